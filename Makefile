@@ -1,0 +1,34 @@
+# walrus-broker — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+NODE_MODULES := node_modules/.package-lock.json
+DATA_DIR ?= .walrus-data
+
+.PHONY: run test build install typecheck clean bench-engine
+
+run: build
+	node dist/broker/cli.js --data-dir $(DATA_DIR)
+
+test: build typecheck
+	npx vitest run
+
+install: $(NODE_MODULES)
+
+# npm ci reproduces package-lock.json exactly; re-run only when the lock file changes.
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: install
+	npx tsc -p tsconfig.build.json
+
+typecheck: install
+	npx tsc -p tsconfig.json --noEmit
+
+bench-engine: install
+	npx tsx bench/engine.ts
+
+clean:
+	rm -rf dist node_modules/.package-lock.json
+
+# Benchmark targets against a live broker and its peers live beside the load generators.
+-include bench/bench.mk

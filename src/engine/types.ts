@@ -1,0 +1,64 @@
+import type { Logger } from 'pino';
+import type { ReadConsistency, FsyncSchedule } from './consistency.js';
+import type { FileIO } from './file-io.js';
+
+/** One stored entry. `offset` is dense per topic (0, 1, 2, …); `timestamp` is ms since the epoch. */
+export interface Entry {
+  offset: number;
+  timestamp: number;
+  data: Buffer;
+}
+
+/** Options of `Walrus.open`. Explicit options win over environment variables. */
+export interface WalrusOptions {
+  /** Root of all data. Default: `$WALRUS_DATA_DIR`, else `./wal_files`. */
+  dataDir?: string;
+  /** Namespace: files live under `<dataDir>/<sanitized key>/`. Default: `$WALRUS_INSTANCE_KEY`, else none. */
+  key?: string;
+  /** Default `ReadConsistency.StrictlyAtOnce`. */
+  consistency?: ReadConsistency;
+  /** Default `FsyncSchedule.milliseconds(1000)`. */
+  fsync?: FsyncSchedule;
+  /** Largest payload of one entry in bytes. Default 16 MiB. */
+  entryBytesMax?: number;
+  /** Size of one block slot in bytes (a multiple of 4096). Default 4 MiB. */
+  blockBytes?: number;
+  /** Block slots per segment file. Default 16 (so a segment holds 64 MiB of blocks). */
+  blocksPerSegment?: number;
+  /** File I/O backend. Default: the pure `fs` backend. */
+  io?: FileIO;
+  /** Logger; default a pino logger at `warn` (`silent` when `WALRUS_QUIET=1`). */
+  logger?: Logger;
+  /** Clock in ms since the epoch; default `Date.now`. */
+  now?: () => number;
+  /** Replication epoch stamped on every batch written by this process. Default 0 (single node). */
+  epoch?: number;
+  /** Write a recovery checkpoint after this many bytes have been appended since the last one. Default 64 MiB. */
+  checkpointBytesInterval?: number;
+}
+
+/** Options of the cursor-based reads. */
+export interface CursorOptions {
+  /** Named cursor; default the topic's own read cursor. */
+  cursor?: string;
+}
+
+/** Options of `readFrom`. */
+export interface ReadFromOptions {
+  /** Stop once this many payload bytes are returned (at least one entry is always returned). Default 1 MiB. */
+  maxBytes?: number;
+  /** At most this many entries (capped at 2,000). Default 2,000. */
+  maxEntries?: number;
+}
+
+/** What `topicStats` reports. */
+export interface TopicStats {
+  /** Offset of the oldest retained entry (equals `nextOffset` when nothing is retained). */
+  firstOffset: number;
+  /** Offset the next append will get. */
+  nextOffset: number;
+  /** Payload plus header bytes retained on disk for this topic. */
+  bytes: number;
+  /** Every registered cursor and the offset of the next entry it will read. */
+  cursors: Record<string, number>;
+}
