@@ -1,0 +1,60 @@
+/**
+ * Public face of the wire protocol: frame codec, message types, error-code table and request
+ * validation. Bytes in, values out; no sockets, timers or files. docs/protocol.md is the spec.
+ */
+export {
+  PROTOCOL_VERSION,
+  FRAME_HEADER_BYTES,
+  FRAME_BYTES_MAX,
+  FRAME_BYTES_CEILING,
+  FRAME_BYTES_FLOOR,
+  BATCH_RECORDS_MAX,
+  FETCH_RECORDS_MAX,
+  FETCH_BYTES_DEFAULT,
+  FETCH_WAIT_MS_MAX,
+  HEADERS_COUNT_MAX,
+  HEADER_NAME_BYTES_MAX,
+  NAME_LENGTH_MAX,
+} from './limits.js';
+export { ErrorCode, ErrorCodes, ProtocolError, isErrorCode, isRetriable } from './error-codes.js';
+export type { ErrorCodeInfo } from './error-codes.js';
+export { encodeFrame, FrameEncoder } from './frame-encoder.js';
+export { FrameDecoder, createUnpackr } from './frame-decoder.js';
+export type { FrameDecoderOptions } from './frame-decoder.js';
+export { MsgpackWriter } from './msgpack-writer.js';
+export { validateRequest, isValidName } from './validate-request.js';
+export { Op } from './messages.js';
+export type {
+  Headers,
+  RequestBase,
+  HelloRequest,
+  ProduceRecord,
+  ProduceRequest,
+  ProduceBatchRequest,
+  FetchRequest,
+  CommitRequest,
+  CreateTopicRequest,
+  DeleteTopicRequest,
+  ListTopicsRequest,
+  DescribeTopicRequest,
+  SeekTarget,
+  SeekRequest,
+  Request,
+  HelloResult,
+  ProduceResult,
+  ProduceBatchResult,
+  FetchedRecord,
+  FetchResult,
+  CommitResult,
+  CreateTopicResult,
+  DeleteTopicResult,
+  ListTopicsResult,
+  GroupDescription,
+  DescribeTopicResult,
+  SeekResult,
+  ResultByOp,
+  WireError,
+  OkResponse,
+  ErrorResponse,
+  Response,
+} from './messages.js';

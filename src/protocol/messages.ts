@@ -1,0 +1,243 @@
+/**
+ * Request and response shapes of every op (docs/protocol.md is the prose version). Requests carry
+ * `op` and a client-chosen `id`; every response carries the same `id` and `ok`.
+ * Offsets, timestamps (ms since the epoch) and counts are integers; payloads are bytes (`bin`).
+ */
+import type { ErrorCode } from './error-codes.js';
+
+/** Every op name, as an enum-like object. */
+export const Op = {
+  hello: 'hello',
+  produce: 'produce',
+  produceBatch: 'produceBatch',
+  fetch: 'fetch',
+  commit: 'commit',
+  createTopic: 'createTopic',
+  deleteTopic: 'deleteTopic',
+  listTopics: 'listTopics',
+  describeTopic: 'describeTopic',
+  seek: 'seek',
+} as const;
+/** An op name. */
+export type Op = (typeof Op)[keyof typeof Op];
+
+/** Record headers: names to UTF-8 strings or bytes. */
+export type Headers = Record<string, string | Uint8Array>;
+
+/** Fields every request has. */
+export interface RequestBase {
+  /** Client-chosen request id (1 … 2^53-1); echoed in the response. 0 is reserved for connection errors. */
+  id: number;
+}
+
+/** First request on a connection. */
+export interface HelloRequest extends RequestBase {
+  op: 'hello';
+  version: number;
+  clientId?: string;
+  token?: string;
+}
+
+/** One record to append. */
+export interface ProduceRecord {
+  value: Uint8Array;
+  key?: Uint8Array;
+  headers?: Headers;
+}
+
+/** Appends one record; creates the topic when missing. */
+export interface ProduceRequest extends RequestBase, ProduceRecord {
+  op: 'produce';
+  topic: string;
+}
+
+/** Appends 1 … 2,000 records atomically. */
+export interface ProduceBatchRequest extends RequestBase {
+  op: 'produceBatch';
+  topic: string;
+  records: ProduceRecord[];
+}
+
+/** Reads records: from `offset` (plain read) or as the next ones for `group` (leased). */
+export interface FetchRequest extends RequestBase {
+  op: 'fetch';
+  topic: string;
+  group?: string;
+  offset?: number;
+  maxBytes?: number;
+  maxRecords?: number;
+  /** Long-poll: wait up to this long for records when none are available. */
+  maxWaitMs?: number;
+}
+
+/** Acknowledges every record this connection was given in `group` below `offset`. */
+export interface CommitRequest extends RequestBase {
+  op: 'commit';
+  topic: string;
+  group: string;
+  offset: number;
+}
+
+/** Creates a topic; succeeds (created: false) when it already exists. */
+export interface CreateTopicRequest extends RequestBase {
+  op: 'createTopic';
+  topic: string;
+}
+
+/** Deletes a topic and its groups' cursors. */
+export interface DeleteTopicRequest extends RequestBase {
+  op: 'deleteTopic';
+  topic: string;
+}
+
+/** Lists topic names. */
+export interface ListTopicsRequest extends RequestBase {
+  op: 'listTopics';
+}
+
+/** Offsets, bytes and per-group progress of one topic. */
+export interface DescribeTopicRequest extends RequestBase {
+  op: 'describeTopic';
+  topic: string;
+}
+
+/** Where `seek` moves a group. */
+export type SeekTarget = number | 'earliest' | 'latest';
+
+/** Moves a group's cursor; drops its leases. */
+export interface SeekRequest extends RequestBase {
+  op: 'seek';
+  topic: string;
+  group: string;
+  to: SeekTarget;
+}
+
+/** Any valid request. */
+export type Request =
+  | HelloRequest
+  | ProduceRequest
+  | ProduceBatchRequest
+  | FetchRequest
+  | CommitRequest
+  | CreateTopicRequest
+  | DeleteTopicRequest
+  | ListTopicsRequest
+  | DescribeTopicRequest
+  | SeekRequest;
+
+/** `hello` reply. */
+export interface HelloResult {
+  version: number;
+  /** Broker name and version, e.g. `walrus-broker/0.1.0`. */
+  broker: string;
+  maxFrameBytes: number;
+  /** Most records in one produceBatch. */
+  batchRecordsMax: number;
+  /** Largest `fetch.maxBytes` honoured. */
+  fetchBytesMax: number;
+}
+
+/** `produce` reply. */
+export interface ProduceResult {
+  offset: number;
+  timestamp: number;
+}
+
+/** `produceBatch` reply; records got offsets baseOffset … baseOffset+count-1. */
+export interface ProduceBatchResult {
+  baseOffset: number;
+  count: number;
+  timestamp: number;
+}
+
+/** One record as fetched. */
+export interface FetchedRecord {
+  offset: number;
+  timestamp: number;
+  value: Uint8Array;
+  key?: Uint8Array;
+  headers?: Headers;
+}
+
+/** `fetch` reply. */
+export interface FetchResult {
+  records: FetchedRecord[];
+  /** Offset the next produced record will get (one past the last record). */
+  highWatermark: number;
+}
+
+/** `commit` reply: the group's persisted cursor (lowest offset not yet acknowledged). */
+export interface CommitResult {
+  committed: number;
+}
+
+/** `createTopic` reply. */
+export interface CreateTopicResult {
+  created: boolean;
+}
+
+/** `deleteTopic` reply. */
+export type DeleteTopicResult = Record<string, never>;
+
+/** `listTopics` reply. */
+export interface ListTopicsResult {
+  topics: string[];
+}
+
+/** Progress of one group on a topic. */
+export interface GroupDescription {
+  group: string;
+  /** Persisted cursor: the lowest offset not yet acknowledged. */
+  committed: number;
+  /** Records handed out and leased, not yet acknowledged. */
+  inFlight: number;
+  /** highWatermark - committed. */
+  lag: number;
+}
+
+/** `describeTopic` reply. */
+export interface DescribeTopicResult {
+  topic: string;
+  firstOffset: number;
+  nextOffset: number;
+  bytes: number;
+  groups: GroupDescription[];
+}
+
+/** `seek` reply: the group's new cursor. */
+export interface SeekResult {
+  offset: number;
+}
+
+/** Maps each op to its reply fields. */
+export interface ResultByOp {
+  hello: HelloResult;
+  produce: ProduceResult;
+  produceBatch: ProduceBatchResult;
+  fetch: FetchResult;
+  commit: CommitResult;
+  createTopic: CreateTopicResult;
+  deleteTopic: DeleteTopicResult;
+  listTopics: ListTopicsResult;
+  describeTopic: DescribeTopicResult;
+  seek: SeekResult;
+}
+
+/** The `error` field of a failed response. */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+}
+
+/** A successful response: `{ id, ok: true, ...result }`. */
+export type OkResponse<R extends object = object> = { id: number; ok: true } & R;
+
+/** A failed response. */
+export interface ErrorResponse {
+  id: number;
+  ok: false;
+  error: WireError;
+}
+
+/** Any response. */
+export type Response<R extends object = object> = OkResponse<R> | ErrorResponse;

@@ -1,0 +1,218 @@
+/**
+ * Turns an untrusted decoded map into a typed `Request`, or throws a `ProtocolError`
+ * (INVALID_REQUEST, UNKNOWN_OP, INVALID_TOPIC, INVALID_GROUP, BATCH_TOO_LARGE) carrying the request's
+ * `id` when it had a usable one. Unknown extra fields are ignored so newer clients can add optional
+ * fields. Nothing here trusts a type: every field is checked before it is read.
+ */
+import { ErrorCode, ProtocolError } from './error-codes.js';
+import {
+  BATCH_RECORDS_MAX,
+  CLIENT_ID_LENGTH_MAX,
+  FETCH_RECORDS_MAX,
+  FETCH_WAIT_MS_MAX,
+  HEADER_NAME_BYTES_MAX,
+  HEADERS_COUNT_MAX,
+  NAME_LENGTH_MAX,
+} from './limits.js';
+import type { FetchRequest, Headers, ProduceRecord, Request, SeekTarget } from './messages.js';
+
+type Fields = Record<string, unknown>;
+
+const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+
+/** True for a valid topic or group name: 1-249 of `[A-Za-z0-9._-]`, not `.` or `..`. */
+export function isValidName(name: unknown): boolean {
+  return (
+    typeof name === 'string' &&
+    name.length >= 1 &&
+    name.length <= NAME_LENGTH_MAX &&
+    name !== '.' &&
+    name !== '..' &&
+    NAME_PATTERN.test(name)
+  );
+}
+
+/** Validates one decoded request map. */
+export function validateRequest(message: Fields): Request {
+  const id = message.id;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1) {
+    throw new ProtocolError(ErrorCode.INVALID_REQUEST, 'id must be an integer in 1..2^53-1');
+  }
+  const op = message.op;
+  if (typeof op !== 'string') throw invalid(id, 'op must be a string');
+  const v = new FieldReader(message, id);
+  switch (op) {
+    case 'hello':
+      return {
+        op,
+        id,
+        version: v.uint('version'),
+        clientId: v.optionalString('clientId', CLIENT_ID_LENGTH_MAX),
+        token: v.optionalString('token', 4096),
+      };
+    case 'produce': {
+      const topic = v.topic();
+      return { op, id, topic, ...readRecord(message, id, '') };
+    }
+    case 'produceBatch': {
+      const topic = v.topic();
+      const records = message.records;
+      if (!Array.isArray(records)) throw invalid(id, 'records must be an array');
+      if (records.length === 0) throw invalid(id, 'records must not be empty');
+      if (records.length > BATCH_RECORDS_MAX) {
+        throw new ProtocolError(ErrorCode.BATCH_TOO_LARGE, `batch of ${records.length} records exceeds ${BATCH_RECORDS_MAX}`, { requestId: id });
+      }
+      const out: ProduceRecord[] = new Array(records.length);
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i];
+        if (!isMap(r)) throw invalid(id, `records[${i}] must be a map`);
+        out[i] = readRecord(r, id, `records[${i}].`);
+      }
+      return { op, id, topic, records: out };
+    }
+    case 'fetch': {
+      const request: FetchRequest = {
+        op,
+        id,
+        topic: v.topic(),
+        group: v.optionalGroup(),
+        offset: v.optionalUint('offset'),
+        maxBytes: v.optionalUint('maxBytes'),
+        maxRecords: v.optionalUint('maxRecords'),
+        maxWaitMs: v.optionalUint('maxWaitMs'),
+      };
+      if (request.group === undefined && request.offset === undefined) throw invalid(id, 'fetch needs offset or group');
+      if (request.group !== undefined && request.offset !== undefined) throw invalid(id, 'fetch takes offset or group, not both');
+      if (request.maxRecords !== undefined && (request.maxRecords < 1 || request.maxRecords > FETCH_RECORDS_MAX)) {
+        throw invalid(id, `maxRecords must be in 1..${FETCH_RECORDS_MAX}`);
+      }
+      if (request.maxBytes !== undefined && request.maxBytes < 1) throw invalid(id, 'maxBytes must be at least 1');
+      if (request.maxWaitMs !== undefined && request.maxWaitMs > FETCH_WAIT_MS_MAX) {
+        throw invalid(id, `maxWaitMs must be at most ${FETCH_WAIT_MS_MAX}`);
+      }
+      return request;
+    }
+    case 'commit':
+      return { op, id, topic: v.topic(), group: v.group(), offset: v.uint('offset') };
+    case 'createTopic':
+    case 'deleteTopic':
+    case 'describeTopic':
+      return { op, id, topic: v.topic() };
+    case 'listTopics':
+      return { op, id };
+    case 'seek':
+      return { op, id, topic: v.topic(), group: v.group(), to: readSeekTarget(message.to, id) };
+    default:
+      throw new ProtocolError(ErrorCode.UNKNOWN_OP, `unknown op ${JSON.stringify(op.slice(0, 64))}`, { requestId: id });
+  }
+}
+
+function invalid(id: number, message: string): ProtocolError {
+  return new ProtocolError(ErrorCode.INVALID_REQUEST, message, { requestId: id });
+}
+
+function isMap(value: unknown): value is Fields {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function isUint(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function readSeekTarget(to: unknown, id: number): SeekTarget {
+  if (to === 'earliest' || to === 'latest') return to;
+  if (isUint(to)) return to;
+  throw invalid(id, 'to must be an offset, "earliest" or "latest"');
+}
+
+function readRecord(fields: Fields, id: number, prefix: string): ProduceRecord {
+  const value = fields.value;
+  if (!(value instanceof Uint8Array)) throw invalid(id, `${prefix}value must be bin`);
+  const record: ProduceRecord = { value };
+  const key = fields.key;
+  if (key !== undefined && key !== null) {
+    if (!(key instanceof Uint8Array)) throw invalid(id, `${prefix}key must be bin`);
+    record.key = key;
+  }
+  const headers = fields.headers;
+  if (headers !== undefined && headers !== null) record.headers = readHeaders(headers, id, prefix);
+  return record;
+}
+
+function readHeaders(headers: unknown, id: number, prefix: string): Headers {
+  if (!isMap(headers)) throw invalid(id, `${prefix}headers must be a map`);
+  const out: Headers = {};
+  let count = 0;
+  for (const name in headers) {
+    if (++count > HEADERS_COUNT_MAX) throw invalid(id, `${prefix}headers: more than ${HEADERS_COUNT_MAX}`);
+    if (name.length === 0 || Buffer.byteLength(name) > HEADER_NAME_BYTES_MAX) {
+      throw invalid(id, `${prefix}headers: names must be 1..${HEADER_NAME_BYTES_MAX} bytes`);
+    }
+    const value = headers[name];
+    if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
+      throw invalid(id, `${prefix}headers.${name.slice(0, 64)} must be a string or bin`);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/** Reads typed fields of one request, throwing INVALID_REQUEST/INVALID_TOPIC/INVALID_GROUP with its id. */
+class FieldReader {
+  constructor(
+    private readonly fields: Fields,
+    private readonly id: number,
+  ) {}
+
+  uint(name: string): number {
+    const value = this.fields[name];
+    if (value === undefined || value === null) throw invalid(this.id, `${name} is required`);
+    if (!isUint(value)) throw invalid(this.id, `${name} must be a non-negative integer below 2^53`);
+    return value;
+  }
+
+  optionalUint(name: string): number | undefined {
+    const value = this.fields[name];
+    return value === undefined || value === null ? undefined : this.uint(name);
+  }
+
+  optionalString(name: string, lengthMax: number): string | undefined {
+    const value = this.fields[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string' || value.length > lengthMax) {
+      throw invalid(this.id, `${name} must be a string of at most ${lengthMax} characters`);
+    }
+    return value;
+  }
+
+  topic(): string {
+    const topic = this.fields.topic;
+    if (topic === undefined || topic === null) throw invalid(this.id, 'topic is required');
+    if (typeof topic !== 'string') throw invalid(this.id, 'topic must be a string');
+    if (!isValidName(topic)) {
+      throw new ProtocolError(ErrorCode.INVALID_TOPIC, `invalid topic name ${JSON.stringify(topic.slice(0, 300))}: use 1-249 of [A-Za-z0-9._-], not "." or ".."`, { requestId: this.id });
+    }
+    return topic;
+  }
+
+  group(): string {
+    const group = this.fields.group;
+    if (group === undefined || group === null) throw invalid(this.id, 'group is required');
+    return this.checkGroup(group);
+  }
+
+  optionalGroup(): string | undefined {
+    const group = this.fields.group;
+    return group === undefined || group === null ? undefined : this.checkGroup(group);
+  }
+
+  private checkGroup(group: unknown): string {
+    if (typeof group !== 'string') throw invalid(this.id, 'group must be a string');
+    if (!isValidName(group)) {
+      throw new ProtocolError(ErrorCode.INVALID_GROUP, `invalid group name ${JSON.stringify(group.slice(0, 300))}: use 1-249 of [A-Za-z0-9._-], not "." or ".."`, { requestId: this.id });
+    }
+    return group;
+  }
+}
