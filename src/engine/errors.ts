@@ -6,6 +6,7 @@ export const EngineErrorCode = {
   INVALID_TOPIC: 'INVALID_TOPIC',
   INVALID_CURSOR: 'INVALID_CURSOR',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  NOT_FOUND: 'NOT_FOUND',
   ENTRY_TOO_LARGE: 'ENTRY_TOO_LARGE',
   BATCH_TOO_LARGE: 'BATCH_TOO_LARGE',
   STORAGE_FULL: 'STORAGE_FULL',
@@ -45,6 +46,13 @@ export class InvalidCursorError extends WalrusError {
 export class InvalidArgumentError extends WalrusError {
   constructor(message: string) {
     super(EngineErrorCode.INVALID_ARGUMENT, message);
+  }
+}
+
+/** The topic does not exist (for operations that need an existing topic, such as commitCursor). */
+export class TopicNotFoundError extends WalrusError {
+  constructor(topic: string) {
+    super(EngineErrorCode.NOT_FOUND, `topic "${topic}" does not exist`);
   }
 }
 

@@ -1,0 +1,303 @@
+/**
+ * One file of the io_uring backend: O_DIRECT writes where they are safe, buffered writes elsewhere,
+ * write→fdatasync linked in one submission.
+ *
+ * Two descriptors per file: `fd` (buffered) for reads, truncation, growth and syncs, and `directFd`
+ * (O_DIRECT, -1 where the filesystem refuses it, e.g. tmpfs). A write goes direct when the pages it
+ * touches lie wholly inside the file's current size — the preallocated, zero-filled segment space —
+ * so a direct write never changes the file size and needs no metadata in its fdatasync. Writes that
+ * grow the file, or exceed DIRECT_WRITE_BYTES_MAX, go through the page cache (IORING_OP_WRITEV).
+ *
+ * Unaligned writes. The engine packs entries back to back, so writes start and end mid-page while
+ * O_DIRECT moves whole, aligned pages. A direct write therefore rewrites every page it touches: the
+ * staging buffer is filled with the current contents of its first and last page, then the new bytes
+ * are copied over. The page contents come from `tailPage`, a copy of the last page of the most recent
+ * direct write (the next append nearly always starts in it), else from a read of the disk. Invariant:
+ * `tailPage` equals what the disk holds for page `tailPageIndex` once every submitted write completes.
+ *
+ * Ordering. Two writes whose pages overlap must not be in flight together when either is direct: the
+ * kernel may complete them in either order and the older page image would win. `spans` holds the
+ * pages of writes in flight; a write waits for overlapping ones to finish (their writes, not their
+ * syncs) before it composes its pages. Appends to one file thus proceed one write at a time, while
+ * each write's fdatasync overlaps the next write.
+ *
+ * Torn pages: rewriting a page re-sends bytes already acknowledged, identical to what is on disk, so a
+ * torn sector write on power loss leaves old or new bytes that agree on all acknowledged data — the
+ * same exposure as the page cache writing back a whole page under the fs backend.
+ */
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import type { FileHandle } from '../file-io.js';
+import { PAGE_BYTES, type AlignedBufferPool } from './aligned-buffer-pool.js';
+import { ECANCELED, WRITEV_BUFFERS_MAX, errnoError, type UringRing } from './uring-ring.js';
+
+/** Largest write staged for O_DIRECT; bigger writes take the page cache rather than a huge copy. */
+export const DIRECT_WRITE_BYTES_MAX = 8 * 1024 * 1024;
+/** Zero-fill chunk when preallocating; matches the fs backend's 1 MiB. */
+export const ZERO_CHUNK_BYTES = 1024 * 1024;
+
+const ftruncate = promisify(fs.ftruncate);
+
+/** Pages [firstPage, lastPage] of a write in flight; `done` settles when its bytes are written. */
+interface Span {
+  firstPage: number;
+  lastPage: number;
+  direct: boolean;
+  done: Promise<void>;
+  release: () => void;
+}
+
+/** What the handle needs from its FileIO: the ring, the staging pool and a shared zero page run. */
+export interface UringFileContext {
+  ring: UringRing;
+  pool: AlignedBufferPool;
+  zeros(): Buffer;
+}
+
+/** A FileHandle on one io_uring ring. */
+export class UringFileHandle implements FileHandle {
+  /** File size as this handle last made or saw it; direct writes stay below it. */
+  private sizeBytes: number;
+  private tailPageIndex = -1;
+  private readonly tailPage = Buffer.alloc(PAGE_BYTES);
+  private readonly spans = new Set<Span>();
+
+  constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly directFd: number,
+    sizeBytes: number,
+    private readonly context: UringFileContext,
+  ) {
+    this.sizeBytes = sizeBytes;
+  }
+
+  /** True when this file accepted O_DIRECT at open. */
+  get direct(): boolean {
+    return this.directFd >= 0;
+  }
+
+  async size(): Promise<number> {
+    return fs.fstatSync(this.fd).size;
+  }
+
+  writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
+    return this.write(buffers, position, false);
+  }
+
+  writevAndSync(buffers: readonly Uint8Array[], position: number): Promise<void> {
+    return this.write(buffers, position, true);
+  }
+
+  datasync(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.context.ring.fsync(this.fd, true, (res) => (res < 0 ? reject(errnoError(res, 'fdatasync', this.path)) : resolve()));
+    });
+  }
+
+  async read(buffer: Uint8Array, bufferOffset: number, length: number, position: number): Promise<number> {
+    // Synchronous pread on the buffered fd, as the fs backend: page-cache reads cost a few µs, less
+    // than a loop turn for a ring completion.
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(this.fd, buffer, bufferOffset + done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  async truncate(length: number): Promise<void> {
+    await this.settle();
+    await ftruncate(this.fd, length);
+    this.sizeBytes = length;
+    if (this.tailPageIndex >= Math.floor(length / PAGE_BYTES)) this.tailPageIndex = -1;
+  }
+
+  async preallocateZeroed(length: number): Promise<void> {
+    await this.settle();
+    const start = this.sizeBytes;
+    if (length <= start) return;
+    const zeros = this.context.zeros();
+    // Unaligned head and tail through the page cache; the aligned middle direct, extending the file.
+    const middleStart = Math.min(length, Math.ceil(start / PAGE_BYTES) * PAGE_BYTES);
+    const middleEnd = this.directFd >= 0 ? Math.max(middleStart, Math.floor(length / PAGE_BYTES) * PAGE_BYTES) : middleStart;
+    if (middleStart > start) await this.writeFully(this.fd, [zeros.subarray(0, middleStart - start)], start, false, 1);
+    for (let at = middleStart; at < middleEnd; at += ZERO_CHUNK_BYTES) {
+      const n = Math.min(ZERO_CHUNK_BYTES, middleEnd - at);
+      await this.writeFully(this.directFd, [zeros.subarray(0, n)], at, false, PAGE_BYTES);
+    }
+    for (let at = middleEnd; at < length; at += ZERO_CHUNK_BYTES) {
+      const n = Math.min(ZERO_CHUNK_BYTES, length - at);
+      await this.writeFully(this.fd, [zeros.subarray(0, n)], at, false, 1);
+    }
+    this.sizeBytes = length;
+  }
+
+  async close(): Promise<void> {
+    await this.settle();
+    fs.closeSync(this.fd);
+    if (this.directFd >= 0) fs.closeSync(this.directFd);
+  }
+
+  /** Waits until no write of this handle is in flight. */
+  private async settle(): Promise<void> {
+    while (this.spans.size > 0) await this.spans.values().next().value!.done;
+  }
+
+  private async write(buffers: readonly Uint8Array[], position: number, sync: boolean): Promise<void> {
+    let total = 0;
+    for (const b of buffers) total += b.byteLength;
+    if (total === 0) {
+      if (sync) await this.datasync();
+      return;
+    }
+    const end = position + total;
+    const firstPage = Math.floor(position / PAGE_BYTES);
+    const lastPage = Math.floor((end - 1) / PAGE_BYTES);
+    const direct = this.directFd >= 0 && (lastPage + 1) * PAGE_BYTES <= this.sizeBytes && total <= DIRECT_WRITE_BYTES_MAX;
+    if (this.spans.size > 0) await this.waitForOverlap(firstPage, lastPage, direct);
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    const span: Span = { firstPage, lastPage, direct, done, release };
+    span.release = () => {
+      this.spans.delete(span);
+      release();
+    };
+    this.spans.add(span);
+    try {
+      if (direct) await this.writeDirect(buffers, position, end, span, sync);
+      else await this.writeBuffered(buffers, position, end, span, sync);
+    } finally {
+      span.release();
+    }
+  }
+
+  private async waitForOverlap(firstPage: number, lastPage: number, direct: boolean): Promise<void> {
+    for (;;) {
+      let blocker: Span | undefined;
+      for (const s of this.spans) {
+        if ((s.direct || direct) && s.firstPage <= lastPage && firstPage <= s.lastPage) {
+          blocker = s;
+          break;
+        }
+      }
+      if (blocker === undefined) return;
+      await blocker.done;
+    }
+  }
+
+  private async writeDirect(buffers: readonly Uint8Array[], position: number, end: number, span: Span, sync: boolean): Promise<void> {
+    const alignedStart = span.firstPage * PAGE_BYTES;
+    const bytes = (span.lastPage + 1) * PAGE_BYTES - alignedStart;
+    const staging = this.context.pool.take(bytes);
+    const view = staging.subarray(0, bytes);
+    const lastPageOffset = bytes - PAGE_BYTES;
+    if (position > alignedStart) this.loadPage(span.firstPage, view, 0);
+    if (end < alignedStart + bytes && (lastPageOffset > 0 || position === alignedStart)) this.loadPage(span.lastPage, view, lastPageOffset);
+    let at = position - alignedStart;
+    for (const b of buffers) {
+      view.set(b, at);
+      at += b.byteLength;
+    }
+    this.tailPage.set(view.subarray(lastPageOffset));
+    this.tailPageIndex = span.lastPage;
+    try {
+      await this.writeFully(this.directFd, [view], alignedStart, sync, PAGE_BYTES, span.release);
+    } catch (error) {
+      // The disk may hold old, new or mixed pages: forget the cached page and read it next time.
+      this.tailPageIndex = -1;
+      throw error;
+    } finally {
+      // Safe: the write completed (its span released) before the promise settled.
+      this.context.pool.give(staging);
+    }
+  }
+
+  private async writeBuffered(buffers: readonly Uint8Array[], position: number, end: number, span: Span, sync: boolean): Promise<void> {
+    if (this.tailPageIndex >= span.firstPage && this.tailPageIndex <= span.lastPage) this.tailPageIndex = -1;
+    const list = buffers.length <= WRITEV_BUFFERS_MAX ? buffers : [Buffer.concat(buffers)];
+    await this.writeFully(this.fd, list, position, sync, 1, () => {
+      if (end > this.sizeBytes) this.sizeBytes = end;
+      span.release();
+    });
+  }
+
+  /** Copies the current contents of `page` into `into` at `offset` (cached tail page, else disk). */
+  private loadPage(page: number, into: Buffer, offset: number): void {
+    if (page === this.tailPageIndex) {
+      this.tailPage.copy(into, offset);
+      return;
+    }
+    // Every write overlapping this page has completed (waitForOverlap), so the disk is current.
+    into.fill(0, offset, offset + PAGE_BYTES);
+    let done = 0;
+    while (done < PAGE_BYTES) {
+      const n = fs.readSync(this.fd, into, offset + done, PAGE_BYTES - done, page * PAGE_BYTES + done);
+      if (n === 0) break;
+      done += n;
+    }
+  }
+
+  /**
+   * Writes every byte of `buffers` at `position`, then fdatasyncs when `sync` (linked in the same
+   * submission). A short write breaks the link (its sync completes -ECANCELED); we resubmit the rest,
+   * from the start of the page holding the first unwritten byte when `realign` is PAGE_BYTES
+   * (O_DIRECT offsets must stay aligned; re-sending part of a page rewrites identical bytes).
+   * `onWritten` runs once all bytes are written, before the sync completes.
+   */
+  private writeFully(
+    fd: number,
+    buffers: readonly Uint8Array[],
+    position: number,
+    sync: boolean,
+    realign: number,
+    onWritten?: () => void,
+  ): Promise<void> {
+    const ring = this.context.ring;
+    const path = this.path;
+    return new Promise<void>((resolve, reject) => {
+      const submit = (list: readonly Uint8Array[], at: number): void => {
+        let expected = 0;
+        for (const b of list) expected += b.byteLength;
+        let writeComplete = false;
+        const onWrite = (res: number): void => {
+          if (res < 0) return reject(errnoError(res, 'write', path));
+          if (res === 0) return reject(errnoError(-5, 'write', path)); // no progress: EIO rather than spin
+          if (res < expected) {
+            const resume = res - (res % realign);
+            return submit(dropFront(list, resume), at + resume);
+          }
+          writeComplete = true;
+          onWritten?.();
+          if (!sync) resolve();
+        };
+        const onSync = !sync
+          ? undefined
+          : (res: number): void => {
+              if (res === ECANCELED && !writeComplete) return; // the write failed or was short: handled there
+              if (res < 0) return reject(errnoError(res, 'fdatasync', path));
+              resolve();
+            };
+        if (list.length === 1) ring.write(fd, list[0], at, onWrite, onSync);
+        else ring.writev(fd, list, at, onWrite, onSync);
+      };
+      submit(buffers, position);
+    });
+  }
+}
+
+/** The buffers with their first `bytes` bytes removed. */
+function dropFront(buffers: readonly Uint8Array[], bytes: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  let skip = bytes;
+  for (const b of buffers) {
+    if (skip >= b.byteLength) {
+      skip -= b.byteLength;
+      continue;
+    }
+    rest.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return rest;
+}

@@ -1,0 +1,178 @@
+/**
+ * Reading entries back out of blocks: offset-addressed batch reads for consumers, the index walk for
+ * recovered blocks, and the tail scan recovery uses to find where valid data ends.
+ *
+ * Every returned entry has passed its checksum and sits at the offset the log expects; anything else
+ * inside the visible range is corruption and raises CorruptEntryError, never a silent skip.
+ */
+import { entryChecksumMatches, isEmptyHeader, readEntryHeader } from './entry-format.js';
+import { CorruptEntryError } from './errors.js';
+import { BLOCK_HEADER_BYTES, ENTRY_HEADER_BYTES, READ_CHUNK_BYTES } from './limits.js';
+import type { Block } from './block.js';
+import type { ReadPosition, TopicLog } from './topic-log.js';
+import type { Entry } from './types.js';
+
+/** Reads `length` bytes of `block` starting at relative `position`. */
+async function readRange(block: Block, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  block.segment.pin();
+  try {
+    const n = await block.segment.handle.read(buf, 0, length, block.start + position);
+    if (n < length) throw new CorruptEntryError(`short read in segment ${block.segment.id} at ${block.start + position}: ${n} of ${length} bytes`);
+  } finally {
+    block.segment.unpin();
+  }
+  return buf;
+}
+
+function corrupt(block: Block, position: number, detail: string): CorruptEntryError {
+  return new CorruptEntryError(
+    `corrupt entry in topic "${block.topic}" (segment ${block.segment.id}, block ${block.seq}, byte ${position}): ${detail}`,
+  );
+}
+
+/** Walks a recovered block once to fill its sparse index. */
+export async function ensureIndex(block: Block): Promise<void> {
+  if (block.indexComplete) return;
+  let position = BLOCK_HEADER_BYTES;
+  let offset = block.firstOffset;
+  const end = block.writtenEnd;
+  while (position < end) {
+    const chunk = await readRange(block, position, Math.min(READ_CHUNK_BYTES, end - position));
+    let at = 0;
+    while (at + ENTRY_HEADER_BYTES <= chunk.length) {
+      const length = chunk.readUInt32LE(at + 4);
+      if (position + at + ENTRY_HEADER_BYTES + length > end) throw corrupt(block, position + at, 'length runs past the block');
+      block.noteEntry(offset, position + at);
+      offset++;
+      at += ENTRY_HEADER_BYTES + length;
+      if (at > chunk.length) break;
+    }
+    if (at === 0) throw corrupt(block, position, 'header cut off');
+    position += at;
+  }
+  block.indexComplete = true;
+}
+
+/** Where the entry at `offset` starts inside `block`: from the topic's position cache or the sparse index. */
+async function locate(topic: TopicLog, block: Block, offset: number): Promise<ReadPosition> {
+  const cached = topic.recallPosition(offset);
+  if (cached && cached.block === block) return cached;
+  await ensureIndex(block);
+  const hint = block.seekHint(offset);
+  return { block, offset: hint.offset, position: hint.position };
+}
+
+/**
+ * Reads visible entries from `from` in offset order until `maxBytes` of payload or `maxEntries`
+ * entries; always at least one entry when one is visible, even if it alone exceeds `maxBytes`.
+ */
+export async function readEntries(topic: TopicLog, from: number, maxBytes: number, maxEntries: number): Promise<Entry[]> {
+  const out: Entry[] = [];
+  let payloadBytes = 0;
+  let offset = Math.max(from, topic.firstOffset);
+  while (out.length < maxEntries && offset < topic.visibleNext) {
+    const block = topic.findBlock(offset);
+    if (!block || offset >= block.visibleNextOffset) break;
+    const start = await locate(topic, block, offset);
+    let position = start.position;
+    let at = start.offset;
+    const visibleEnd = block.visibleEnd;
+    const budget = Math.max(READ_CHUNK_BYTES, maxBytes - payloadBytes + 64 * ENTRY_HEADER_BYTES);
+    let chunk = await readRange(block, position, Math.min(budget, visibleEnd - position));
+    let cut = 0;
+    let done = false;
+    while (position < visibleEnd && out.length < maxEntries) {
+      if (cut + ENTRY_HEADER_BYTES > chunk.length) {
+        if (out.length > 0 && at > offset) break; // chunk exhausted: return what we have
+        chunk = await readRange(block, position, Math.min(READ_CHUNK_BYTES, visibleEnd - position));
+        cut = 0;
+        if (chunk.length < ENTRY_HEADER_BYTES) throw corrupt(block, position, 'header cut off');
+      }
+      const header = readEntryHeader(chunk, cut);
+      const total = ENTRY_HEADER_BYTES + header.length;
+      if (position + total > visibleEnd) throw corrupt(block, position, `length ${header.length} runs past the written data`);
+      if (header.offset !== at) throw corrupt(block, position, `offset ${header.offset} where ${at} was expected`);
+      if (at >= offset && out.length > 0 && payloadBytes + header.length > maxBytes) {
+        done = true;
+        break;
+      }
+      if (cut + total > chunk.length) {
+        // Entry straddles the chunk end: fetch exactly it.
+        chunk = await readRange(block, position, total);
+        cut = 0;
+      }
+      if (!entryChecksumMatches(chunk, cut, header.length, block.seed)) throw corrupt(block, position, 'checksum mismatch');
+      if (at >= offset) {
+        const data = chunk.subarray(cut + ENTRY_HEADER_BYTES, cut + total);
+        out.push({ offset: at, timestamp: header.timestamp, data });
+        payloadBytes += header.length;
+      }
+      cut += total;
+      position += total;
+      at++;
+      if (at >= block.visibleNextOffset) break;
+    }
+    if (at > offset) {
+      if (at < block.visibleNextOffset) topic.rememberPosition({ block, offset: at, position });
+      offset = at;
+    } else {
+      break;
+    }
+    if (done) break;
+  }
+  return out;
+}
+
+/** Result of scanning a block's tail during recovery. */
+export interface TailScan {
+  /** Relative byte position where valid data ends. */
+  end: number;
+  /** Valid entries from the start of the block. */
+  count: number;
+  /** Why the scan stopped. */
+  stop: 'end-of-block' | 'empty' | 'torn';
+  /** Human-readable detail when `stop` is `torn`. */
+  detail?: string;
+}
+
+/**
+ * Walks entries from (`position`, `offset`) and returns where valid data ends. An atomic batch counts
+ * only when its last entry (remaining = 0) is valid: a batch cut short is cut off entirely.
+ * `known` is the number of entries before `position`.
+ */
+export async function scanTail(block: Block, position: number, known: number): Promise<TailScan> {
+  const capacity = block.capacity;
+  let committedEnd = position;
+  let committedCount = known;
+  let pos = position;
+  let count = known;
+  let expectRemaining = -1; // -1: not inside a batch
+  while (pos + ENTRY_HEADER_BYTES <= capacity) {
+    const head = await readRange(block, pos, ENTRY_HEADER_BYTES);
+    if (isEmptyHeader(head, 0)) {
+      return { end: committedEnd, count: committedCount, stop: expectRemaining >= 0 ? 'torn' : 'empty', detail: expectRemaining >= 0 ? 'batch cut short' : undefined };
+    }
+    const header = readEntryHeader(head, 0);
+    const total = ENTRY_HEADER_BYTES + header.length;
+    const offset = block.firstOffset + count;
+    const torn = (detail: string): TailScan => ({ end: committedEnd, count: committedCount, stop: 'torn', detail });
+    if (pos + total > capacity) return torn(`length ${header.length} runs past the block`);
+    if (header.offset !== offset) return torn(`offset ${header.offset} where ${offset} was expected`);
+    if (expectRemaining >= 0 && header.remaining !== expectRemaining) return torn('batch sequence broken');
+    const whole = await readRange(block, pos, total);
+    if (!entryChecksumMatches(whole, 0, header.length, block.seed)) return torn('checksum mismatch');
+    block.noteEntry(offset, pos);
+    pos += total;
+    count++;
+    if (header.remaining === 0) {
+      committedEnd = pos;
+      committedCount = count;
+      expectRemaining = -1;
+    } else {
+      expectRemaining = header.remaining - 1;
+    }
+  }
+  if (expectRemaining >= 0) return { end: committedEnd, count: committedCount, stop: 'torn', detail: 'batch cut short at block end' };
+  return { end: committedEnd, count: committedCount, stop: 'end-of-block' };
+}

@@ -1,0 +1,77 @@
+/**
+ * Entry codec. Entries are packed back to back inside a block, each a 32-byte header then the payload.
+ *
+ *   0  u32  crc        zlib crc32, seeded with the block's seed, over bytes 4..31 then the payload
+ *   4  u32  length     payload bytes
+ *   8  u64  offset     dense per-topic offset (low u32, high u32)
+ *  16  u64  timestamp  ms since the epoch (low u32, high u32)
+ *  24  u32  epoch      replication epoch of the writer (0 on a single node)
+ *  28  u16  remaining  entries after this one in the same atomic batch (0: last of a batch, or single)
+ *  30  u16  flags      reserved, 0
+ *
+ * All little-endian. Seeding the crc with the block's sequence number means bytes left over from an
+ * older block in the same place can never pass as an entry of the new one. An all-zero header is
+ * "no entry" (preallocated segments are zero-filled).
+ */
+import { crc32 } from 'node:zlib';
+import { ENTRY_HEADER_BYTES } from './limits.js';
+
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** Fields of one entry header as read from disk. */
+export interface EntryHeader {
+  length: number;
+  offset: number;
+  timestamp: number;
+  epoch: number;
+  remaining: number;
+}
+
+/** Writes the 32-byte header for `payload` into `target` at `at`, checksum included. */
+export function writeEntryHeader(
+  target: Buffer,
+  at: number,
+  payload: Uint8Array,
+  offset: number,
+  timestamp: number,
+  epoch: number,
+  remaining: number,
+  seed: number,
+): void {
+  target.writeUInt32LE(payload.length, at + 4);
+  target.writeUInt32LE(offset % TWO_POW_32, at + 8);
+  target.writeUInt32LE(Math.floor(offset / TWO_POW_32), at + 12);
+  target.writeUInt32LE(timestamp % TWO_POW_32, at + 16);
+  target.writeUInt32LE(Math.floor(timestamp / TWO_POW_32), at + 20);
+  target.writeUInt32LE(epoch >>> 0, at + 24);
+  target.writeUInt16LE(remaining, at + 28);
+  target.writeUInt16LE(0, at + 30);
+  const headerCrc = crc32(target.subarray(at + 4, at + ENTRY_HEADER_BYTES), seed);
+  target.writeUInt32LE(crc32(payload, headerCrc), at);
+}
+
+/** Reads the header fields at `at` without verifying anything. */
+export function readEntryHeader(source: Buffer, at: number): EntryHeader {
+  return {
+    length: source.readUInt32LE(at + 4),
+    offset: source.readUInt32LE(at + 8) + source.readUInt32LE(at + 12) * TWO_POW_32,
+    timestamp: source.readUInt32LE(at + 16) + source.readUInt32LE(at + 20) * TWO_POW_32,
+    epoch: source.readUInt32LE(at + 24),
+    remaining: source.readUInt16LE(at + 28),
+  };
+}
+
+/** True when the header at `at` and the payload after it match the stored checksum. */
+export function entryChecksumMatches(source: Buffer, at: number, length: number, seed: number): boolean {
+  const headerCrc = crc32(source.subarray(at + 4, at + ENTRY_HEADER_BYTES), seed);
+  const start = at + ENTRY_HEADER_BYTES;
+  return crc32(source.subarray(start, start + length), headerCrc) === source.readUInt32LE(at);
+}
+
+/** True when the 32 header bytes at `at` are all zero: nothing was ever written there. */
+export function isEmptyHeader(source: Buffer, at: number): boolean {
+  for (let i = at; i < at + ENTRY_HEADER_BYTES; i += 4) {
+    if (source.readUInt32LE(i) !== 0) return false;
+  }
+  return true;
+}

@@ -1,0 +1,26 @@
+/**
+ * walrus-broker/engine — the storage engine, usable embedded without the broker.
+ */
+export { Walrus } from './walrus.js';
+export type { BackendInfo } from './walrus.js';
+export { ReadConsistency, FsyncSchedule } from './consistency.js';
+export type { Entry, WalrusOptions, CursorOptions, ReadFromOptions, TopicStats } from './types.js';
+export type { FileIO, FileHandle } from './file-io.js';
+export { FsFileIO } from './fs-file-io.js';
+export {
+  WalrusError,
+  EngineErrorCode,
+  InvalidTopicError,
+  InvalidCursorError,
+  InvalidArgumentError,
+  TopicNotFoundError,
+  EntryTooLargeError,
+  BatchTooLargeError,
+  StorageFullError,
+  CorruptEntryError,
+  CorruptLogError,
+  LockedError,
+  ClosedError,
+  IoError,
+} from './errors.js';
+export { BATCH_ENTRIES_MAX, READ_ENTRIES_MAX } from './limits.js';

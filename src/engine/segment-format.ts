@@ -1,0 +1,61 @@
+/**
+ * Segment file header codec. A segment file is this 4096-byte header, then `slotCount` slots of
+ * `slotBytes` each, zero-filled when the file is created.
+ *
+ *   0  u32  crc        zlib crc32 over bytes 4..4095
+ *   4  u32  magic      0x53524c57 ("WLRS")
+ *   8  u16  version    format version (1)
+ *  10  u16  reserved   0
+ *  12  u32  slotBytes
+ *  16  u32  slotCount
+ *  20  u64  segmentId  also the file name: <20-digit id>.seg
+ */
+import { crc32 } from 'node:zlib';
+import { FORMAT_VERSION } from './block-format.js';
+import { SEGMENT_HEADER_BYTES } from './limits.js';
+
+export const SEGMENT_MAGIC = 0x53524c57;
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** What a segment file says about itself. */
+export interface SegmentHeader {
+  id: number;
+  slotBytes: number;
+  slotCount: number;
+}
+
+export function encodeSegmentHeader(header: SegmentHeader): Buffer {
+  const buf = Buffer.alloc(SEGMENT_HEADER_BYTES);
+  buf.writeUInt32LE(SEGMENT_MAGIC, 4);
+  buf.writeUInt16LE(FORMAT_VERSION, 8);
+  buf.writeUInt32LE(header.slotBytes, 12);
+  buf.writeUInt32LE(header.slotCount, 16);
+  buf.writeUInt32LE(header.id % TWO_POW_32, 20);
+  buf.writeUInt32LE(Math.floor(header.id / TWO_POW_32), 24);
+  buf.writeUInt32LE(crc32(buf.subarray(4)), 0);
+  return buf;
+}
+
+/** Decodes a segment header; null when the bytes are not a valid header (e.g. a torn create). */
+export function decodeSegmentHeader(buf: Buffer): SegmentHeader | null {
+  if (buf.length < SEGMENT_HEADER_BYTES) return null;
+  if (buf.readUInt32LE(4) !== SEGMENT_MAGIC) return null;
+  if (crc32(buf.subarray(4, SEGMENT_HEADER_BYTES)) !== buf.readUInt32LE(0)) return null;
+  if (buf.readUInt16LE(8) !== FORMAT_VERSION) return null;
+  return {
+    slotBytes: buf.readUInt32LE(12),
+    slotCount: buf.readUInt32LE(16),
+    id: buf.readUInt32LE(20) + buf.readUInt32LE(24) * TWO_POW_32,
+  };
+}
+
+/** File name of segment `id`: zero-padded so lexical order is numeric order. */
+export function segmentFileName(id: number): string {
+  return `${String(id).padStart(20, '0')}.seg`;
+}
+
+/** Parses a segment file name back into its id, or null for other files. */
+export function parseSegmentFileName(name: string): number | null {
+  const m = /^(\d{20})\.seg$/.exec(name);
+  return m ? Number(m[1]) : null;
+}

@@ -1,0 +1,418 @@
+/**
+ * Group commit. Appends and cursor records queue up; one write cycle takes everything queued, lays
+ * it out in blocks, and writes each block's new bytes with one positioned write. Under SyncEach the
+ * cycle then joins the sync stage: one fdatasync per touched file covers every append of every topic
+ * that was written before the sync began, and the next cycle's writes overlap the running sync. Under
+ * the other schedules an append resolves as soon as its write returns.
+ *
+ * Ordering invariant: cycles run one at a time and syncs run one at a time, so per topic the
+ * watermarks (written ≥ synced, visible) only move forward and in offset order.
+ */
+import type { Logger } from 'pino';
+import { Block } from './block.js';
+import type { CursorStore } from './cursor-store.js';
+import type { FileHandle } from './file-io.js';
+import type { FsyncSchedule } from './consistency.js';
+import type { SegmentManager } from './segment-manager.js';
+import type { TopicLog } from './topic-log.js';
+import { writeEntryHeader } from './entry-format.js';
+import { encodeBlockHeader } from './block-format.js';
+import { IoError, toEngineError, WalrusError } from './errors.js';
+import { BLOCK_HEADER_BYTES, ENTRY_HEADER_BYTES } from './limits.js';
+
+/** Payloads at least this large go to the kernel as their own iovec instead of being copied. */
+const COPY_BYTES_MAX = 16 * 1024;
+
+/** One queued append (a single entry or an atomic batch). */
+export interface AppendRequest {
+  topic: TopicLog;
+  payloads: readonly Uint8Array[];
+  /** Encoded bytes: headers plus payloads. */
+  bytes: number;
+  resolve: (baseOffset: number) => void;
+  reject: (error: Error) => void;
+}
+
+/** One queued cursor record; always resolved only once durable. */
+export interface CursorWrite {
+  record: Buffer;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+interface Planned {
+  req: AppendRequest;
+  block: Block;
+  position: number;
+  baseOffset: number;
+}
+
+interface Run {
+  block: Block;
+  /** Relative position where this cycle's bytes for the block start (0 when the header goes out too). */
+  from: number;
+  items: Planned[];
+}
+
+interface SyncWaiter {
+  ok: () => void;
+  fail: (error: Error) => void;
+}
+
+/** What the pipeline needs from its engine. */
+export interface PipelineHost {
+  readonly segments: SegmentManager;
+  readonly cursorStore: CursorStore;
+  readonly fsync: FsyncSchedule;
+  readonly epoch: number;
+  readonly logger: Logger;
+  now(): number;
+  /** A block was sealed (full, rolled back, …). */
+  onSeal(block: Block): void;
+  /** Entries of `topic` became visible. */
+  onVisible(topic: TopicLog): void;
+  /** A cycle wrote this many bytes. */
+  onWritten(bytes: number): void;
+}
+
+export class WritePipeline {
+  private appends: AppendRequest[] = [];
+  private cursorWrites: CursorWrite[] = [];
+  private scheduled = false;
+  private running = false;
+  private syncing = false;
+  private syncWaiters: SyncWaiter[] = [];
+  private readonly dirtyHandles = new Set<FileHandle>();
+  private dirtyBlocks = new Map<Block, { end: number; count: number }>();
+  private idleWaiters: Array<() => void> = [];
+  private intervalTimer: NodeJS.Timeout | null = null;
+  /** Set after a failed fdatasync: the page cache may have dropped data, so nothing more is acknowledged. */
+  failure: WalrusError | null = null;
+  private readonly runBound = (): void => void this.run();
+
+  constructor(private readonly host: PipelineHost) {}
+
+  enqueueAppend(req: AppendRequest): void {
+    if (this.failure) return req.reject(this.failure);
+    req.topic.pendingAppends++;
+    this.appends.push(req);
+    this.schedule();
+  }
+
+  enqueueCursor(write: CursorWrite): void {
+    if (this.failure) return write.reject(this.failure);
+    this.cursorWrites.push(write);
+    this.schedule();
+  }
+
+  /** Resolves once everything written so far is fdatasync'd (used by checkpoints and close). */
+  syncAll(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push({ ok: resolve, fail: reject });
+      this.kickSync();
+    });
+  }
+
+  /** Resolves when no write cycle or sync is running and nothing is queued. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stopTimers(): void {
+    if (this.intervalTimer) clearTimeout(this.intervalTimer);
+    this.intervalTimer = null;
+  }
+
+  private isIdle(): boolean {
+    return !this.running && !this.scheduled && !this.syncing && this.appends.length === 0 && this.cursorWrites.length === 0;
+  }
+
+  private checkIdle(): void {
+    if (!this.isIdle() || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    // setImmediate, not a microtask: every socket read of this event-loop turn joins the same cycle.
+    setImmediate(this.runBound);
+  }
+
+  private async run(): Promise<void> {
+    this.scheduled = false;
+    this.running = true;
+    try {
+      while (this.appends.length > 0 || this.cursorWrites.length > 0) await this.cycle();
+    } finally {
+      this.running = false;
+      this.checkIdle();
+    }
+  }
+
+  private async cycle(): Promise<void> {
+    const appends = this.appends;
+    const cursorWrites = this.cursorWrites;
+    this.appends = [];
+    this.cursorWrites = [];
+    const runs = new Map<Block, Run>();
+    for (const req of appends) {
+      try {
+        await this.plan(req, runs);
+      } catch (error) {
+        req.topic.pendingAppends--;
+        req.reject(toEngineError('allocate block', error));
+      }
+    }
+    const written = await this.writeRuns(runs);
+    const cursorsOk = await this.writeCursors(cursorWrites);
+    if (this.host.fsync.kind === 'sync-each') {
+      if (written.length > 0) this.syncWaiters.push(this.completion(written));
+      if (cursorsOk.length > 0) this.syncWaiters.push(cursorWaiter(cursorsOk));
+      this.kickSync();
+    } else {
+      if (written.length > 0) this.completion(written).ok();
+      if (cursorsOk.length > 0) {
+        this.syncWaiters.push(cursorWaiter(cursorsOk));
+        this.kickSync();
+      }
+      if (written.length > 0 && this.host.fsync.kind === 'interval' && !this.intervalTimer) {
+        this.intervalTimer = setTimeout(() => {
+          this.intervalTimer = null;
+          this.syncAll().catch(() => {});
+        }, this.host.fsync.intervalMs);
+      }
+    }
+  }
+
+  /** Lays the request out at the end of its topic's active block, sealing and allocating as needed. */
+  private async plan(req: AppendRequest, runs: Map<Block, Run>): Promise<void> {
+    if (this.failure) throw this.failure;
+    const topic = req.topic;
+    let block = topic.active;
+    if (!block || block.sealed || block.writtenEnd + req.bytes > block.capacity) {
+      if (block && !block.sealed) this.seal(block);
+      const slots = Math.ceil((BLOCK_HEADER_BYTES + req.bytes) / this.host.segments.slotBytes);
+      const { segment, slot } = await this.host.segments.allocate(slots);
+      const seq = this.host.segments.nextBlockSeq++;
+      block = new Block(seq, topic.name, segment, slot, slots, topic.nextOffset, this.host.epoch, { recovered: false });
+      segment.blocks.add(block);
+      topic.addBlock(block);
+      topic.active = block;
+    }
+    let run = runs.get(block);
+    if (!run) {
+      run = { block, from: block.headerWritten ? block.writtenEnd : 0, items: [] };
+      runs.set(block, run);
+    }
+    run.items.push({ req, block, position: block.writtenEnd, baseOffset: topic.nextOffset });
+    topic.nextOffset += req.payloads.length;
+    block.writtenEnd += req.bytes;
+    block.writtenCount += req.payloads.length;
+  }
+
+  private seal(block: Block): void {
+    block.sealed = true;
+    this.host.onSeal(block);
+  }
+
+  /** Encodes and writes every run; returns the appends whose bytes reached the OS. */
+  private async writeRuns(runs: Map<Block, Run>): Promise<Planned[]> {
+    const done: Planned[] = [];
+    const failedTopics = new Map<TopicLog, { offset: number; error: Error }>();
+    const now = this.host.now();
+    let bytes = 0;
+    for (const run of runs.values()) {
+      const { block } = run;
+      const topic = run.items[0].req.topic;
+      const failed = failedTopics.get(topic);
+      if (failed) {
+        this.rollback(run, failed.error);
+        continue;
+      }
+      const parts = encodeRun(run, now, this.host.epoch);
+      try {
+        await block.segment.handle.writev(parts.buffers, block.start + run.from);
+      } catch (error) {
+        const mapped = toEngineError(`write segment ${block.segment.id}`, error);
+        this.host.logger.error({ topic: topic.name, segment: block.segment.id, err: mapped.message }, 'append write failed; rolled back');
+        failedTopics.set(topic, { offset: run.items[0].baseOffset, error: mapped });
+        this.rollback(run, mapped);
+        continue;
+      }
+      block.headerWritten = true;
+      bytes += parts.bytes;
+      this.dirtyHandles.add(block.segment.handle);
+      this.dirtyBlocks.set(block, { end: block.writtenEnd, count: block.writtenCount });
+      for (const item of run.items) done.push(item);
+    }
+    for (const [topic, { offset }] of failedTopics) {
+      topic.nextOffset = offset;
+      topic.forgetPositionsFrom(offset);
+    }
+    if (bytes > 0) this.host.onWritten(bytes);
+    return done;
+  }
+
+  /**
+   * Undoes a run whose write failed: its appends fail, and the block is sealed where valid data ends
+   * (or dropped if it holds nothing), so bytes that may have reached the disk are never followed by
+   * new entries that could make them look valid.
+   */
+  private rollback(run: Run, error: Error): void {
+    const { block } = run;
+    const first = run.items[0];
+    const topic = first.req.topic;
+    block.writtenEnd = first.position;
+    block.writtenCount = first.baseOffset - block.firstOffset;
+    block.trimIndex(first.baseOffset);
+    if (block.writtenCount === 0 && !block.headerWritten) {
+      topic.dropBlock(block);
+      block.segment.blocks.delete(block);
+      if (topic.active === block) topic.active = null;
+    } else if (!block.sealed) {
+      this.seal(block);
+      if (topic.active === block) topic.active = null;
+    }
+    for (const item of run.items) {
+      topic.pendingAppends--;
+      item.req.reject(error);
+    }
+  }
+
+  private async writeCursors(writes: CursorWrite[]): Promise<CursorWrite[]> {
+    if (writes.length === 0) return writes;
+    try {
+      await this.host.cursorStore.append(writes.map((w) => w.record));
+    } catch (error) {
+      const mapped = toEngineError('write cursor log', error);
+      for (const w of writes) w.reject(mapped);
+      return [];
+    }
+    this.dirtyHandles.add(this.host.cursorStore.handle);
+    return writes;
+  }
+
+  /** Makes written appends visible in order and resolves them. */
+  private completion(items: Planned[]): SyncWaiter {
+    return {
+      ok: () => {
+        const touched = new Set<TopicLog>();
+        for (const { req, block, position, baseOffset } of items) {
+          const next = baseOffset + req.payloads.length;
+          block.visibleEnd = position + req.bytes;
+          block.visibleCount = next - block.firstOffset;
+          req.topic.visibleNext = next;
+          req.topic.pendingAppends--;
+          touched.add(req.topic);
+          req.resolve(baseOffset);
+        }
+        for (const topic of touched) this.host.onVisible(topic);
+      },
+      fail: (error) => {
+        for (const { req } of items) {
+          req.topic.pendingAppends--;
+          req.reject(error);
+        }
+      },
+    };
+  }
+
+  private kickSync(): void {
+    if (this.syncing) return;
+    this.syncing = true;
+    void this.syncLoop();
+  }
+
+  private async syncLoop(): Promise<void> {
+    try {
+      while (this.syncWaiters.length > 0) {
+        const waiters = this.syncWaiters;
+        this.syncWaiters = [];
+        const handles = [...this.dirtyHandles];
+        this.dirtyHandles.clear();
+        const blocks = this.dirtyBlocks;
+        this.dirtyBlocks = new Map();
+        try {
+          if (this.failure) throw this.failure;
+          await Promise.all(handles.map((h) => h.datasync()));
+        } catch (error) {
+          const mapped = error instanceof WalrusError ? error : new IoError('fdatasync', error);
+          if (!this.failure) {
+            this.failure = mapped;
+            this.host.logger.fatal({ err: mapped.message }, 'fdatasync failed: the engine accepts no more writes; reopen it');
+          }
+          for (const w of waiters) w.fail(mapped);
+          continue;
+        }
+        for (const [block, mark] of blocks) {
+          if (mark.end > block.syncedEnd) {
+            block.syncedEnd = mark.end;
+            block.syncedCount = mark.count;
+          }
+        }
+        for (const w of waiters) w.ok();
+      }
+    } finally {
+      this.syncing = false;
+      this.checkIdle();
+    }
+  }
+}
+
+function cursorWaiter(writes: CursorWrite[]): SyncWaiter {
+  return {
+    ok: () => {
+      for (const w of writes) w.resolve();
+    },
+    fail: (error) => {
+      for (const w of writes) w.reject(error);
+    },
+  };
+}
+
+/** Encodes one run into as few buffers as possible: small payloads are copied, large ones passed by reference. */
+function encodeRun(run: Run, now: number, epoch: number): { buffers: Uint8Array[]; bytes: number } {
+  const { block } = run;
+  let copied = run.from === 0 ? BLOCK_HEADER_BYTES : 0;
+  let total = copied;
+  for (const item of run.items) {
+    for (const p of item.req.payloads) {
+      copied += ENTRY_HEADER_BYTES + (p.length < COPY_BYTES_MAX ? p.length : 0);
+      total += ENTRY_HEADER_BYTES + p.length;
+    }
+  }
+  const staging = Buffer.allocUnsafe(copied);
+  const buffers: Uint8Array[] = [];
+  let at = 0;
+  let segmentStart = 0;
+  if (run.from === 0) {
+    encodeBlockHeader({ slotCount: block.slotCount, seq: block.seq, firstOffset: block.firstOffset, epoch: block.epoch, topic: block.topic }).copy(staging, 0);
+    at = BLOCK_HEADER_BYTES;
+  }
+  for (const item of run.items) {
+    const n = item.req.payloads.length;
+    let offset = item.baseOffset;
+    let position = item.position;
+    for (let i = 0; i < n; i++) {
+      const payload = item.req.payloads[i];
+      writeEntryHeader(staging, at, payload, offset, now, epoch, n - 1 - i, block.seed);
+      block.noteEntry(offset, position);
+      at += ENTRY_HEADER_BYTES;
+      if (payload.length < COPY_BYTES_MAX) {
+        staging.set(payload, at);
+        at += payload.length;
+      } else {
+        buffers.push(staging.subarray(segmentStart, at), payload);
+        segmentStart = at;
+      }
+      offset++;
+      position += ENTRY_HEADER_BYTES + payload.length;
+    }
+  }
+  if (at > segmentStart) buffers.push(staging.subarray(segmentStart, at));
+  return { buffers, bytes: total };
+}
