@@ -12,16 +12,22 @@ import type { Block } from './block.js';
 import type { ReadPosition, TopicLog } from './topic-log.js';
 import type { Entry } from './types.js';
 
-/** Reads `length` bytes of `block` starting at relative `position`. */
-async function readRange(block: Block, position: number, length: number): Promise<Buffer> {
+/** Reads up to `length` bytes of `block` starting at relative `position`; shorter only at end of file. */
+async function readUpTo(block: Block, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   block.segment.pin();
   try {
     const n = await block.segment.handle.read(buf, 0, length, block.start + position);
-    if (n < length) throw new CorruptEntryError(`short read in segment ${block.segment.id} at ${block.start + position}: ${n} of ${length} bytes`);
+    return n < length ? buf.subarray(0, n) : buf;
   } finally {
     block.segment.unpin();
   }
+}
+
+/** Reads exactly `length` bytes of `block` at relative `position`; a short read means the file lost data. */
+async function readRange(block: Block, position: number, length: number): Promise<Buffer> {
+  const buf = await readUpTo(block, position, length);
+  if (buf.length < length) throw new CorruptEntryError(`short read in segment ${block.segment.id} at ${block.start + position}: ${buf.length} of ${length} bytes`);
   return buf;
 }
 
@@ -149,8 +155,8 @@ export async function scanTail(block: Block, position: number, known: number): P
   let count = known;
   let expectRemaining = -1; // -1: not inside a batch
   while (pos + ENTRY_HEADER_BYTES <= capacity) {
-    const head = await readRange(block, pos, ENTRY_HEADER_BYTES);
-    if (isEmptyHeader(head, 0)) {
+    const head = await readUpTo(block, pos, ENTRY_HEADER_BYTES);
+    if (head.length < ENTRY_HEADER_BYTES || isEmptyHeader(head, 0)) {
       return { end: committedEnd, count: committedCount, stop: expectRemaining >= 0 ? 'torn' : 'empty', detail: expectRemaining >= 0 ? 'batch cut short' : undefined };
     }
     const header = readEntryHeader(head, 0);
@@ -160,7 +166,8 @@ export async function scanTail(block: Block, position: number, known: number): P
     if (pos + total > capacity) return torn(`length ${header.length} runs past the block`);
     if (header.offset !== offset) return torn(`offset ${header.offset} where ${offset} was expected`);
     if (expectRemaining >= 0 && header.remaining !== expectRemaining) return torn('batch sequence broken');
-    const whole = await readRange(block, pos, total);
+    const whole = await readUpTo(block, pos, total);
+    if (whole.length < total) return torn('entry cut off by the end of the file');
     if (!entryChecksumMatches(whole, 0, header.length, block.seed)) return torn('checksum mismatch');
     block.noteEntry(offset, pos);
     pos += total;

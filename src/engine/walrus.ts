@@ -422,6 +422,23 @@ export class Walrus {
     }
   }
 
+  /**
+   * Testing aid: stops this instance as a crash would, without flushing queued work, persisting
+   * cursors or writing a checkpoint. Bytes already written stay where they are (in the page cache,
+   * as after kill -9). Releases the lock so the same process can reopen the directory.
+   * @internal
+   */
+  async simulateCrash(): Promise<void> {
+    this.closed = true;
+    this.closing = Promise.resolve();
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.pipeline.stopTimers();
+    this.pipeline.abandon();
+    await this.segments.close();
+    await this.cursorStore.close().catch(() => {});
+    this.lock.release();
+  }
+
   // ---- internals ----------------------------------------------------------------------------
 
   private checkOpen(): void {

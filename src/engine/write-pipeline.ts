@@ -119,6 +119,16 @@ export class WritePipeline {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Drops queued work without writing it (crash simulation): nothing queued is acknowledged. */
+  abandon(): void {
+    const error = new IoError('write', new Error('engine crashed'));
+    this.failure = error;
+    for (const req of this.appends) req.reject(error);
+    for (const w of this.cursorWrites) w.reject(error);
+    this.appends = [];
+    this.cursorWrites = [];
+  }
+
   stopTimers(): void {
     if (this.intervalTimer) clearTimeout(this.intervalTimer);
     this.intervalTimer = null;

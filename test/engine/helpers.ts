@@ -1,0 +1,39 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Walrus, type WalrusOptions } from '../../src/engine/index.js';
+
+/** Small geometry so seals, new segments and reclamation happen within a few hundred KiB. */
+export const SMALL: WalrusOptions = { blockBytes: 16 * 1024, blocksPerSegment: 4 };
+
+export function tempDir(prefix = 'walrus-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A logger that records what the engine logs, for asserting on warnings. */
+export function recordingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { logger, lines };
+}
+
+export const quiet = pino({ level: 'silent' });
+
+export function open(dir: string, options: WalrusOptions = {}): Promise<Walrus> {
+  return Walrus.open({ dataDir: dir, logger: quiet, ...SMALL, ...options });
+}
+
+/** Stops an in-process engine as kill -9 would (written bytes stay in the page cache; nothing flushed). */
+export async function crash(wal: Walrus): Promise<void> {
+  await wal.simulateCrash();
+}
+
+export const payload = (i: number, size = 0): Buffer => {
+  const head = Buffer.from(`entry-${i}|`);
+  return size > head.length ? Buffer.concat([head, Buffer.alloc(size - head.length, i % 251)]) : head;
+};
+
+export function segmentFiles(dir: string): string[] {
+  return fs.readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+}
