@@ -25,7 +25,7 @@ export const ErrorCodes = {
   UNKNOWN_OP: row('UNKNOWN_OP', false, false, 'The request op is not one this broker knows.'),
   INVALID_REQUEST: row('INVALID_REQUEST', false, false, 'A field is missing, has the wrong type or is out of range.'),
   INVALID_TOPIC: row('INVALID_TOPIC', false, false, 'The topic name is not 1-249 of [A-Za-z0-9._-], or is "." or "..".'),
-  INVALID_GROUP: row('INVALID_GROUP', false, false, 'The group name is not 1-249 of [A-Za-z0-9._-], or is "." or "..".'),
+  INVALID_GROUP: row('INVALID_GROUP', false, false, 'The group name is not 1-249 of [A-Za-z0-9._-], is "." or "..", or starts with "__".'),
   BATCH_TOO_LARGE: row('BATCH_TOO_LARGE', false, false, 'A produceBatch has more than 2,000 records or too many bytes.'),
   RECORD_TOO_LARGE: row('RECORD_TOO_LARGE', false, false, 'One record exceeds the largest entry the log stores.'),
   NOT_FOUND: row('NOT_FOUND', false, false, 'The topic (or group) does not exist.'),

@@ -158,6 +158,16 @@ describe('FrameEncoder', () => {
     expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
   });
 
+  it('pushOk and pushError build the documented reply maps', () => {
+    const enc = new FrameEncoder();
+    enc.pushOk(7, { offset: 2 ** 40, skipped: undefined, records: [{ value: Buffer.from('v') }] });
+    enc.pushError(8, 'NOT_FOUND', 'no such topic');
+    const { decoder, messages } = collect();
+    decoder.push(enc.take());
+    expect(messages[0]).toEqual({ id: 7, ok: true, offset: 2 ** 40, records: [{ value: Buffer.from('v') }] });
+    expect(messages[1]).toEqual({ id: 8, ok: false, error: { code: 'NOT_FOUND', message: 'no such topic' } });
+  });
+
   it('leaves the buffer unchanged when a message cannot be encoded', () => {
     const enc = new FrameEncoder();
     enc.push({ id: 1 });

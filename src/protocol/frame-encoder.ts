@@ -47,6 +47,44 @@ export class FrameEncoder {
     return bodyBytes;
   }
 
+  /**
+   * Appends a success reply `{ id, ok: true, ...fields }` without building the merged object
+   * (the broker's per-reply path). `fields` must not contain `id` or `ok`.
+   */
+  pushOk(id: number, fields: object): number {
+    const w = this.writer;
+    w.ensure(FRAME_HEADER_BYTES);
+    const start = w.position;
+    w.position += FRAME_HEADER_BYTES;
+    try {
+      const record = fields as Record<string, unknown>;
+      let size = 2;
+      for (const key in record) if (record[key] !== undefined) size++;
+      w.writeMapHeader(size);
+      w.writeString('id');
+      w.writeNumber(id);
+      w.writeString('ok');
+      w.write(true);
+      for (const key in record) {
+        const value = record[key];
+        if (value === undefined) continue;
+        w.writeString(key);
+        w.write(value, 1);
+      }
+    } catch (error) {
+      w.position = start;
+      throw error;
+    }
+    const bodyBytes = w.position - start - FRAME_HEADER_BYTES;
+    w.buffer.writeUInt32BE(bodyBytes, start);
+    return bodyBytes;
+  }
+
+  /** Appends an error reply `{ id, ok: false, error: { code, message } }`. */
+  pushError(id: number, code: string, message: string): number {
+    return this.push({ id, ok: false, error: { code, message } });
+  }
+
   /** Drops the last frame pushed, given the `pendingBytes` seen before pushing it. */
   truncate(pendingBytes: number): void {
     this.writer.position = pendingBytes;

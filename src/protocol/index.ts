@@ -22,7 +22,7 @@ export { encodeFrame, FrameEncoder } from './frame-encoder.js';
 export { FrameDecoder, createUnpackr } from './frame-decoder.js';
 export type { FrameDecoderOptions } from './frame-decoder.js';
 export { MsgpackWriter } from './msgpack-writer.js';
-export { validateRequest, isValidName } from './validate-request.js';
+export { validateRequest, isValidName, isValidGroupName } from './validate-request.js';
 export { Op } from './messages.js';
 export type {
   Headers,

@@ -86,6 +86,7 @@ describe('validateRequest', () => {
       expect(codeOf({ id: 3, op: 'createTopic', topic }).code, topic).toBe(ErrorCode.INVALID_TOPIC);
     }
     expect(codeOf({ id: 3, op: 'commit', topic: 't', group: '../g', offset: 1 }).code).toBe(ErrorCode.INVALID_GROUP);
+    expect(codeOf({ id: 3, op: 'fetch', topic: 't', group: '__default' }).code).toBe(ErrorCode.INVALID_GROUP);
     expect(validateRequest({ id: 3, op: 'createTopic', topic: 'x'.repeat(NAME_LENGTH_MAX) }).op).toBe('createTopic');
   });
 

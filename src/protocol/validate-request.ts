@@ -32,6 +32,11 @@ export function isValidName(name: unknown): boolean {
   );
 }
 
+/** True for a valid group name: a valid name that does not start with `__` (reserved by the log). */
+export function isValidGroupName(name: unknown): boolean {
+  return isValidName(name) && !(name as string).startsWith('__');
+}
+
 /** Validates one decoded request map. */
 export function validateRequest(message: Fields): Request {
   const id = message.id;
@@ -210,8 +215,8 @@ class FieldReader {
 
   private checkGroup(group: unknown): string {
     if (typeof group !== 'string') throw invalid(this.id, 'group must be a string');
-    if (!isValidName(group)) {
-      throw new ProtocolError(ErrorCode.INVALID_GROUP, `invalid group name ${JSON.stringify(group.slice(0, 300))}: use 1-249 of [A-Za-z0-9._-], not "." or ".."`, { requestId: this.id });
+    if (!isValidGroupName(group)) {
+      throw new ProtocolError(ErrorCode.INVALID_GROUP, `invalid group name ${JSON.stringify(group.slice(0, 300))}: use 1-249 of [A-Za-z0-9._-], not "." or "..", not starting with "__"`, { requestId: this.id });
     }
     return group;
   }
