@@ -2,6 +2,7 @@
  * What every scenario script shares: building case specs from the knobs, starting systems so that
  * they are always stopped (also on Ctrl-C), and printing and saving the results.
  */
+import { loadavg } from 'node:os';
 import type { BenchConfig } from '../lib/config.js';
 import { resultsTable, runStamp, writeCsv } from '../lib/report.js';
 import { runCase, Shape, type CaseResult, type CaseSpec } from '../load/run-case.js';
@@ -27,6 +28,8 @@ export class Lab {
   readonly results: CaseResult[] = [];
   private readonly running = new Set<SystemUnderTest>();
   private caseNumber = 0;
+  /** 1-minute load average when the scenario started: other work on the machine skews figures. */
+  private readonly loadAtStart = loadavg()[0] ?? 0;
 
   constructor(scenario: string, config: BenchConfig) {
     this.scenario = scenario;
@@ -82,7 +85,8 @@ export class Lab {
   /** Prints the scenario's table and writes its CSV; returns the CSV path. */
   report(): string {
     const path = writeCsv(this.scenario, this.stamp, this.results);
-    process.stdout.write(`\n## ${this.scenario} (${new Date().toISOString()})\n\n${resultsTable(this.results)}\n\nCSV: ${path}\n`);
+    const load = `load average (1 min) at start ${this.loadAtStart.toFixed(2)}, at end ${(loadavg()[0] ?? 0).toFixed(2)}`;
+    process.stdout.write(`\n## ${this.scenario} (${new Date().toISOString()}; ${load})\n\n${resultsTable(this.results)}\n\nCSV: ${path}\n`);
     return path;
   }
 

@@ -2,26 +2,37 @@ import type { ConsumerClient, ProducerClient, TargetDriver, TargetSpec } from '.
 
 /** Records per consumer batch, matching the Redis consumer's XREADGROUP COUNT. */
 export const WALRUS_BATCH_RECORDS = 100;
-/** Longest long-poll of one fetch when the topic is drained, in ms; bounds the stop latency. */
-const WALRUS_FETCH_WAIT_MS = 200;
+/**
+ * Producer linger (WALRUS_LINGER_MS); unset = the SDK's default. The window of sends in flight
+ * already gathers batches, so linger mostly adds latency here.
+ */
+function lingerMs(): number | undefined {
+  const raw = process.env.WALRUS_LINGER_MS;
+  return raw === undefined || raw === '' ? undefined : Number(raw);
+}
 
 /** The part of our SDK (src/client, issue 5) that the benchmark uses. */
-interface SdkMessage {
-  value: Uint8Array;
-  commit(): Promise<unknown>;
+interface SdkBatch {
+  readonly messages: readonly { readonly value: Uint8Array }[];
+  commit(): Promise<void>;
 }
 interface SdkConsumer {
-  messages(options?: { signal?: AbortSignal }): AsyncIterable<SdkMessage>;
-  close?(): Promise<unknown>;
+  batches(options: { maxRecords: number; maxWaitMs: number; signal?: AbortSignal }): AsyncIterable<SdkBatch>;
+}
+interface SdkProducer {
+  send(topic: string, value: Buffer): Promise<unknown>;
 }
 interface SdkClient {
-  producer(): { send(topic: string, value: Buffer): Promise<unknown> };
+  producer(options?: { lingerMs?: number }): SdkProducer;
   consumer(options: { topic: string; group: string }): SdkConsumer;
-  admin: { createTopic(topic: string): Promise<unknown> };
+  admin: {
+    createTopic(topic: string): Promise<unknown>;
+    seek(topic: string, group: string, to: 'earliest'): Promise<unknown>;
+  };
   close(options?: { timeoutMs?: number }): Promise<unknown>;
 }
 interface Sdk {
-  connect(options: { host: string; port: number; clientId?: string }): Promise<SdkClient>;
+  connect(options: { host: string; port: number; clientId?: string; reconnect?: false }): Promise<SdkClient>;
 }
 
 /** Loaded at run time so that bench/ typechecks while the SDK is still being written. */
@@ -32,17 +43,19 @@ async function loadSdk(): Promise<Sdk> {
 
 async function open(spec: TargetSpec, clientId: string): Promise<SdkClient> {
   const sdk = await loadSdk();
-  return sdk.connect({ host: spec.host, port: spec.port, clientId });
+  // No reconnect: a broker that goes away should fail the run, not stall it.
+  return sdk.connect({ host: spec.host, port: spec.port, clientId, reconnect: false });
 }
 
 class WalrusProducer implements ProducerClient {
-  private readonly producer: ReturnType<SdkClient['producer']>;
+  private readonly producer: SdkProducer;
 
   constructor(
     private readonly client: SdkClient,
     private readonly topic: string,
   ) {
-    this.producer = client.producer();
+    const linger = lingerMs();
+    this.producer = client.producer(linger === undefined ? {} : { lingerMs: linger });
   }
 
   send(value: Buffer): Promise<unknown> {
@@ -62,14 +75,14 @@ class WalrusConsumer implements ConsumerClient {
 
   async run(onMessage: (value: Uint8Array) => void, signal: AbortSignal): Promise<void> {
     const consumer = this.client.consumer({ topic: this.spec.topic, group: this.spec.group });
-    let commit: Promise<unknown> | undefined;
+    let commit: Promise<void> | undefined;
     try {
-      for await (const message of consumer.messages({ signal })) {
-        onMessage(message.value);
-        // Commit without waiting per message: the broker acknowledges everything below the offset,
-        // so the SDK may coalesce; the last commit is awaited before the run ends.
-        commit = message.commit();
-        commit.catch(() => undefined);
+      // maxWaitMs 0: take what is buffered; the SDK's prefetch long-polls underneath.
+      for await (const batch of consumer.batches({ maxRecords: WALRUS_BATCH_RECORDS, maxWaitMs: 0, signal })) {
+        for (const message of batch.messages) onMessage(message.value);
+        // One commit in flight, overlapping the next fetch (as the Redis consumer overlaps XACK).
+        if (commit !== undefined) await commit;
+        commit = batch.commit();
       }
     } catch (error) {
       if (!signal.aborted) throw error;
@@ -82,11 +95,13 @@ class WalrusConsumer implements ConsumerClient {
   }
 }
 
-/** walrus-broker through our SDK: auto-batched `producer.send`, group consumer with `msg.commit()`. */
+/** walrus-broker through our SDK: auto-batched `producer.send`, group consumer committing per batch. */
 export const walrusDriver: TargetDriver = {
   async prepare(spec) {
     const client = await open(spec, 'bench-prepare');
     await client.admin.createTopic(spec.topic);
+    // The group reads from the first message, so a consume case sees what was prefilled.
+    await client.admin.seek(spec.topic, spec.group, 'earliest');
     await client.close({ timeoutMs: 5000 });
   },
   async producer(spec) {
@@ -96,5 +111,3 @@ export const walrusDriver: TargetDriver = {
     return new WalrusConsumer(await open(spec, `bench-${memberName}`), spec);
   },
 };
-
-export { WALRUS_FETCH_WAIT_MS };
