@@ -264,8 +264,11 @@ describe('coordination-free deletion', () => {
       await new Promise((r) => setImmediate(r));
       counts.push(segmentFiles(dir).length);
     }
-    // 1.2 MB went through 64 KiB segments; without reclamation there would be ~20 segment files.
-    expect(Math.max(...counts.slice(30))).toBeLessThanOrEqual(4);
+    // 1.2 MB went through 64 KiB segments: without reclamation there would be ~20 segment files.
+    // Reclamation runs in the background, so it may trail the loop a little; it must catch up.
+    expect(Math.max(...counts)).toBeLessThan(12);
+    for (let i = 0; i < 100 && segmentFiles(dir).length > 4; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(segmentFiles(dir).length).toBeLessThanOrEqual(4);
     expect((await wal.topicStats('steady')).firstOffset).toBeGreaterThan(0);
   });
 

@@ -21,6 +21,14 @@
  * syncs) before it composes its pages. Appends to one file thus proceed one write at a time, while
  * each write's fdatasync overlaps the next write.
  *
+ * Reads go through the page cache (buffered fd), which O_DIRECT writes bypass. The kernel drops cached
+ * copies of the pages a direct write touched before it posts the completion, but that invalidation
+ * can fail if a reader holds the page at that moment, leaving a stale page (missing newer entries)
+ * in the cache. So a read never runs while a direct write to its pages is in flight (it waits on the
+ * span, as writes do), readahead is off on the buffered fd (POSIX_FADV_RANDOM) so no read pulls in
+ * pages it did not ask for, and page images for composing writes are read with O_DIRECT. Handles of
+ * the same file opened separately do not coordinate: open a file once while it is being written.
+ *
  * Torn pages: rewriting a page re-sends bytes already acknowledged, identical to what is on disk, so a
  * torn sector write on power loss leaves old or new bytes that agree on all acknowledged data — the
  * same exposure as the page cache writing back a whole page under the fs backend.
@@ -96,8 +104,14 @@ export class UringFileHandle implements FileHandle {
   }
 
   async read(buffer: Uint8Array, bufferOffset: number, length: number, position: number): Promise<number> {
-    // Synchronous pread on the buffered fd, as the fs backend: page-cache reads cost a few µs, less
-    // than a loop turn for a ring completion.
+    if (length <= 0) return 0;
+    // Wait out direct writes to the pages we read (see "Reads" above), then a synchronous pread on the
+    // buffered fd as the fs backend does: page-cache reads cost a few µs, less than a loop turn.
+    const firstPage = Math.floor(position / PAGE_BYTES);
+    const lastPage = Math.floor((position + length - 1) / PAGE_BYTES);
+    for (let blocker = this.overlapping(firstPage, lastPage, false); blocker !== undefined; blocker = this.overlapping(firstPage, lastPage, false)) {
+      await blocker.done;
+    }
     let done = 0;
     while (done < length) {
       const n = fs.readSync(this.fd, buffer, bufferOffset + done, length - done, position + done);
@@ -156,7 +170,10 @@ export class UringFileHandle implements FileHandle {
     const firstPage = Math.floor(position / PAGE_BYTES);
     const lastPage = Math.floor((end - 1) / PAGE_BYTES);
     const direct = this.directFd >= 0 && (lastPage + 1) * PAGE_BYTES <= this.sizeBytes && total <= DIRECT_WRITE_BYTES_MAX;
-    if (this.spans.size > 0) await this.waitForOverlap(firstPage, lastPage, direct);
+    // Check and register with no await in between, or a write arriving meanwhile could slip past.
+    for (let blocker = this.overlapping(firstPage, lastPage, direct); blocker !== undefined; blocker = this.overlapping(firstPage, lastPage, direct)) {
+      await blocker.done;
+    }
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
     const span: Span = { firstPage, lastPage, direct, done, release };
@@ -173,18 +190,13 @@ export class UringFileHandle implements FileHandle {
     }
   }
 
-  private async waitForOverlap(firstPage: number, lastPage: number, direct: boolean): Promise<void> {
-    for (;;) {
-      let blocker: Span | undefined;
-      for (const s of this.spans) {
-        if ((s.direct || direct) && s.firstPage <= lastPage && firstPage <= s.lastPage) {
-          blocker = s;
-          break;
-        }
-      }
-      if (blocker === undefined) return;
-      await blocker.done;
+  /** An in-flight write sharing a page with [firstPage, lastPage] when either is direct. */
+  private overlapping(firstPage: number, lastPage: number, direct: boolean): Span | undefined {
+    if (this.spans.size === 0) return undefined;
+    for (const s of this.spans) {
+      if ((s.direct || direct) && s.firstPage <= lastPage && firstPage <= s.lastPage) return s;
     }
+    return undefined;
   }
 
   private async writeDirect(buffers: readonly Uint8Array[], position: number, end: number, span: Span, sync: boolean): Promise<void> {
@@ -229,14 +241,11 @@ export class UringFileHandle implements FileHandle {
       this.tailPage.copy(into, offset);
       return;
     }
-    // Every write overlapping this page has completed (waitForOverlap), so the disk is current.
+    // Every write overlapping this page has completed (waitForOverlap), so the disk is current. Read
+    // it with O_DIRECT into the aligned staging buffer: a buffered read would pull this page (and
+    // readahead its neighbours) into the page cache, where a racing direct write can leave it stale.
     into.fill(0, offset, offset + PAGE_BYTES);
-    let done = 0;
-    while (done < PAGE_BYTES) {
-      const n = fs.readSync(this.fd, into, offset + done, PAGE_BYTES - done, page * PAGE_BYTES + done);
-      if (n === 0) break;
-      done += n;
-    }
+    fs.readSync(this.directFd, into, offset, PAGE_BYTES, page * PAGE_BYTES);
   }
 
   /**

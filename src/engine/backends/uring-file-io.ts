@@ -22,11 +22,13 @@ export class UringFileIO implements FileIO {
   private readonly context: UringFileContext;
   private readonly dirs = new FsFileIO();
   private readonly oDirect: number;
+  private readonly fadviseRandom: (fd: number) => number;
   private zeroChunk: Buffer | undefined;
 
   private constructor(addon: UringAddon, entries: number) {
     const ring = new UringRing(addon, entries);
     this.oDirect = addon.O_DIRECT;
+    this.fadviseRandom = addon.fadviseRandom;
     this.context = {
       ring,
       pool: new AlignedBufferPool(addon.allocAligned),
@@ -52,6 +54,9 @@ export class UringFileIO implements FileIO {
         throw error;
       }
     }
+    // No readahead on the buffered fd: it must never pull in a page that a direct write is rewriting
+    // (see uring-file-handle.ts, "Reads"). Advisory; a failure only costs that guarantee's margin.
+    if (directFd >= 0) this.fadviseRandom(fd);
     return new UringFileHandle(path, fd, directFd, fs.fstatSync(fd).size, this.context);
   }
 

@@ -29,6 +29,8 @@ export interface NativeRing {
 export interface UringAddon {
   Ring: new (entries: number, onComplete: (pairCount: number) => void, completions: Int32Array) => NativeRing;
   allocAligned(bytes: number, alignment: number): Buffer;
+  /** posix_fadvise(POSIX_FADV_RANDOM); 0 or a positive errno. */
+  fadviseRandom(fd: number): number;
   O_DIRECT: number;
 }
 
