@@ -7,7 +7,9 @@
  * - `@walrus/uring-napi` is not installed or not built (it is an optional dependency);
  * - `/proc/sys/kernel/io_uring_disabled` is 2, or io_uring_setup/io_uring_enter fail (seccomp in
  *   Docker ≥ 25 and containerd returns EPERM; old kernels ENOSYS);
- * - the data directory's filesystem refuses O_DIRECT (tmpfs), probed by writing one page there.
+ * - the data directory is on tmpfs (before Linux 6.6 it refuses O_DIRECT; since, O_DIRECT there
+ *   only adds copies, with no disk to reach), or its filesystem refuses O_DIRECT, or writing and
+ *   fdatasyncing one page there through the ring fails (the probe).
  * An explicit `backend: 'uring'` never falls back: it throws an IoError carrying the reason.
  * Explicit options win over the environment variable, as everywhere in the engine.
  */
@@ -33,6 +35,8 @@ export const IO_BACKEND_ENV = 'WALRUS_IO_BACKEND';
 /** 0 enabled, 1 restricted to a group, 2 disabled (Linux 6.6+). */
 const IO_URING_DISABLED_PATH = '/proc/sys/kernel/io_uring_disabled';
 const PROBE_PAGE_BYTES = 4096;
+/** statfs f_type of tmpfs (linux/magic.h). */
+const TMPFS_MAGIC = 0x01021994;
 
 /** Options of `selectBackend`. */
 export interface SelectBackendOptions {
@@ -107,9 +111,10 @@ async function probeDirect(io: UringFileIO, dataDir: string): Promise<string | u
   const probePath = path.join(dataDir, `.walrus-uring-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await io.mkdirp(dataDir);
+    if (fs.statfsSync(dataDir).type === TMPFS_MAGIC) return `${dataDir} is on tmpfs: O_DIRECT unsupported or pointless there`;
     const handle = await io.open(probePath, { create: true });
     try {
-      if (!(handle as { direct?: boolean }).direct) return `O_DIRECT unsupported on ${dataDir} (tmpfs?)`;
+      if (!(handle as { direct?: boolean }).direct) return `O_DIRECT unsupported on ${dataDir}'s filesystem`;
       await handle.preallocateZeroed(PROBE_PAGE_BYTES);
       await handle.writevAndSync!([Buffer.alloc(PROBE_PAGE_BYTES, 0x5a)], 0);
     } finally {

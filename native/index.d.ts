@@ -1,0 +1,41 @@
+/**
+ * One io_uring instance (raw io_uring_setup/io_uring_enter; completions delivered on the Node event
+ * loop through an eventfd watched by libuv, never blocking it).
+ *
+ * Every submission carries a caller-chosen id in 0..2^31-1. When completions arrive, the ring writes
+ * `(id, res)` pairs into `completions` and calls `onComplete(pairCount)` once per drain. `res` is the
+ * byte count (writes, reads), 0 (fsync) or a negative errno (`-ENOSPC`, `-ECANCELED` for the sync of a
+ * link whose write failed or was short).
+ *
+ * Buffers passed to a submission must stay alive and unchanged until its completion; the ring does
+ * not reference them. An idle ring neither keeps the process alive nor pins its callback.
+ */
+export declare class Ring {
+  /** `entries` in 1..4096 (the kernel rounds up to a power of two; the CQ holds twice as many). */
+  constructor(entries: number, onComplete: (pairCount: number) => void, completions: Int32Array);
+  readonly sqEntries: number;
+  readonly cqEntries: number;
+  /** `io_uring_params.features` bits. */
+  readonly features: number;
+  /** Completions (CQEs) still expected. */
+  readonly inflight: number;
+  /** IORING_OP_WRITE of `buffer` at `position`; when `syncId >= 0`, linked (IOSQE_IO_LINK) to an fdatasync completing as `syncId`. */
+  write(id: number, fd: number, buffer: Uint8Array, position: number, syncId: number): void;
+  /** IORING_OP_WRITEV of 1..1024 buffers at `position`; `syncId` as in `write`. */
+  writev(id: number, fd: number, buffers: readonly Uint8Array[], position: number, syncId: number): void;
+  /** IORING_OP_FSYNC, with IORING_FSYNC_DATASYNC when `datasync`. */
+  fsync(id: number, fd: number, datasync: boolean): void;
+  /** IORING_OP_READ of up to `buffer.byteLength` bytes at `position`. */
+  read(id: number, fd: number, buffer: Uint8Array, position: number): void;
+  /** Unmaps and closes the ring; throws while operations are in flight. Idempotent. */
+  close(): void;
+}
+
+/** A zero-filled Buffer of `bytes` whose memory starts on an `alignment` boundary (for O_DIRECT). */
+export declare function allocAligned(bytes: number, alignment: number): Buffer;
+
+/** The O_DIRECT open flag of this platform. */
+export declare const O_DIRECT: number;
+
+/** posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM): turns readahead off for this descriptor. Returns 0 or a positive errno. */
+export declare function fadviseRandom(fd: number): number;
