@@ -1,0 +1,76 @@
+import { WalrusError, ClientErrorCode } from './errors.js';
+import type { Headers, Message } from './types.js';
+
+/** What a message needs from its consumer: the commit path. */
+export interface MessageOwner {
+  commitMessage(message: ConsumedMessage<unknown>): Promise<void>;
+}
+
+/**
+ * A fetched record as handed to the application. `generation` names the connection that leased it
+ * (a commit from an older connection is meaningless: the broker already released that lease), and
+ * `sequence` orders messages as this consumer yielded them, which is what cumulative commit follows.
+ */
+export class ConsumedMessage<T> implements Message<T> {
+  readonly topic: string;
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly value: T;
+  readonly key?: Buffer;
+  readonly headers?: Headers;
+  /** Connection generation that leased this record. */
+  readonly generation: number;
+  /** Bytes it counts against the consumer's buffer cap. */
+  readonly bytes: number;
+  /** Position in yield order; assigned when yielded. */
+  sequence = -1;
+  /** What the deserializer threw on this record (then `value` holds the raw bytes). */
+  deserializeFailure: unknown = undefined;
+  readonly #owner: MessageOwner;
+
+  constructor(
+    owner: MessageOwner,
+    fields: { topic: string; offset: number; timestamp: number; value: T; key?: Buffer; headers?: Headers },
+    generation: number,
+    bytes: number,
+  ) {
+    this.#owner = owner;
+    this.topic = fields.topic;
+    this.offset = fields.offset;
+    this.timestamp = fields.timestamp;
+    this.value = fields.value;
+    if (fields.key !== undefined) this.key = fields.key;
+    if (fields.headers !== undefined) this.headers = fields.headers;
+    this.generation = generation;
+    this.bytes = bytes;
+  }
+
+  /** True when `owner` is the consumer that produced this message. */
+  isOwnedBy(owner: MessageOwner): boolean {
+    return this.#owner === owner;
+  }
+
+  /** See `Message.commit`. */
+  commit(): Promise<void> {
+    return this.#owner.commitMessage(this as ConsumedMessage<unknown>);
+  }
+}
+
+/**
+ * The deserializer threw on a record. `record` is that record with its raw bytes; commit it to skip
+ * it, or leave it to be redelivered. The iterator that threw has ended; start a new one to go on.
+ */
+export class DeserializeError extends WalrusError {
+  /** The record that failed, with `value` as raw bytes. */
+  readonly record: Message<Buffer>;
+
+  constructor(record: Message<Buffer>, cause: unknown) {
+    super(
+      ClientErrorCode.DESERIALIZE_FAILED.code,
+      `deserializer failed on ${record.topic}@${record.offset}: ${(cause as Error)?.message ?? String(cause)}`,
+      ClientErrorCode.DESERIALIZE_FAILED.retriable,
+      { cause },
+    );
+    this.record = record;
+  }
+}

@@ -1,0 +1,357 @@
+import type { FetchedRecord } from '../protocol/index.js';
+import { CommitScheduler } from './commit-scheduler.js';
+import { ConsumedMessage, DeserializeError, type MessageOwner } from './consumed-message.js';
+import type { Connection } from './connection.js';
+import { AbortedError, clientError, ClientErrorCode, isRetriable } from './errors.js';
+import { BATCH_RECORDS_DEFAULT, BATCH_WAIT_MS_DEFAULT, FETCH_RECORDS_MAX, FETCH_RETRY_DELAY_MS, FETCH_WAIT_MS, RECORD_OVERHEAD_BYTES } from './limits.js';
+import type { ConsumerSettings } from './options.js';
+import { RecordQueue } from './record-queue.js';
+import type { BatchesOptions, Message, MessageBatch, MessagesOptions } from './types.js';
+
+/**
+ * Group consumer: a long-poll fetch loop filling a byte-bounded buffer, drained by one reader at a
+ * time (`messages()` or `batches()`).
+ *
+ * - Prefetch: a fetch asks for at most `maxBufferedBytes − buffered` bytes, and none is issued while
+ *   the buffer is full, so memory stays within the cap plus one record. Fetching runs only while a
+ *   reader is active: prefetched records hold broker leases that tick whether or not anyone reads.
+ * - Leases belong to a connection. When it drops, the broker releases them and will hand the records
+ *   out again, so the buffer is emptied and commit bookkeeping restarts; the loop then waits for the
+ *   reconnect and continues from the group's committed cursor without user code.
+ * - Close: stops fetching (an in-flight long-poll is abandoned at once), lets a running handler
+ *   finish, waits for commits in flight, then ends every reader.
+ */
+export class Consumer<T = Buffer> implements MessageOwner {
+  readonly topic: string;
+  readonly group: string;
+  readonly #connection: Connection;
+  readonly #settings: ConsumerSettings<T>;
+  readonly #onClosed: () => void;
+  readonly #buffer = new RecordQueue<ConsumedMessage<T>>();
+  readonly #commits: CommitScheduler;
+  /** Generation of the connection whose leases the buffer and commit state describe. */
+  #generation = 0;
+  #sequence = 0;
+  #readerActive = false;
+  /** A message was yielded and the reader has not asked for the next one yet. */
+  #handlerActive = false;
+  #handlerDone: (() => void) | undefined;
+  /** Last message yielded, for autoCommit. */
+  #lastYielded: ConsumedMessage<T> | undefined;
+  #fetching = false;
+  #fetchAbort: AbortController | undefined;
+  /** Wakes a reader waiting for records; wakes the fetch loop waiting for space. */
+  #wakeReader: (() => void) | undefined;
+  #wakeFetcher: (() => void) | undefined;
+  /** A non-retriable error from fetch or autoCommit, thrown to the reader once. */
+  #failure: Error | undefined;
+  #closing = false;
+  #closePromise: Promise<void> | undefined;
+
+  /** Made by `client.consumer()`; `onClosed` unregisters it from the client. */
+  constructor(connection: Connection, settings: ConsumerSettings<T>, onClosed: () => void) {
+    this.#connection = connection;
+    this.#settings = settings;
+    this.topic = settings.topic;
+    this.group = settings.group;
+    this.#onClosed = onClosed;
+    this.#commits = new CommitScheduler((offset) =>
+      this.#connection.request('commit', { topic: this.topic, group: this.group, offset }).then(() => undefined),
+    );
+  }
+
+  /** Payload bytes fetched and not yet handed to the reader. */
+  get bufferedBytes(): number {
+    return this.#buffer.bytes;
+  }
+
+  /**
+   * Messages one at a time, for `for await`. Ends when the consumer or client closes; `signal` makes
+   * the pending step reject with `ABORTED`. With `autoCommit`, each message is committed when the loop
+   * asks for the next one (a `break` or `throw` leaves the last one uncommitted, to be redelivered).
+   */
+  messages(options: MessagesOptions = {}): AsyncIterableIterator<Message<T>> {
+    const reader = this.#openReader(options.signal);
+    const iterator: AsyncIterableIterator<Message<T>> = {
+      next: async () => {
+        const taken = await reader.take(1, 0);
+        return taken === undefined ? { done: true, value: undefined } : { done: false, value: taken[0] };
+      },
+      return: async () => {
+        reader.end();
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /**
+   * Messages in batches of up to `maxRecords`: waits for a first message, then up to `maxWaitMs` for
+   * the batch to fill. `batch.commit()` commits the whole batch.
+   */
+  batches(options: BatchesOptions = {}): AsyncIterableIterator<MessageBatch<T>> {
+    const maxRecords = options.maxRecords ?? BATCH_RECORDS_DEFAULT;
+    const maxWaitMs = options.maxWaitMs ?? BATCH_WAIT_MS_DEFAULT;
+    if (!Number.isSafeInteger(maxRecords) || maxRecords < 1 || maxRecords > FETCH_RECORDS_MAX) {
+      throw clientError(ClientErrorCode.INVALID_OPTION, `maxRecords must be an integer in 1..${FETCH_RECORDS_MAX}`);
+    }
+    if (!Number.isSafeInteger(maxWaitMs) || maxWaitMs < 0 || maxWaitMs > 60_000) {
+      throw clientError(ClientErrorCode.INVALID_OPTION, 'maxWaitMs must be an integer in 0..60000');
+    }
+    const reader = this.#openReader(options.signal);
+    const topic = this.topic;
+    const iterator: AsyncIterableIterator<MessageBatch<T>> = {
+      next: async () => {
+        const taken = await reader.take(maxRecords, maxWaitMs);
+        if (taken === undefined) return { done: true, value: undefined };
+        const last = taken[taken.length - 1];
+        return { done: false, value: { topic, messages: taken, commit: () => last.commit() } };
+      },
+      return: async () => {
+        reader.end();
+        return { done: true, value: undefined };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** "Done with this one" (and every message yielded before it); same as `msg.commit()`. */
+  commit(message: Message<T>): Promise<void> {
+    if (!(message instanceof ConsumedMessage) || !message.isOwnedBy(this)) {
+      return Promise.reject(clientError(ClientErrorCode.INVALID_ARGUMENT, 'commit() takes a message this consumer yielded'));
+    }
+    return this.commitMessage(message as ConsumedMessage<unknown>);
+  }
+
+  /** @internal The commit path shared by `msg.commit()` and `consumer.commit(msg)`. */
+  commitMessage(message: ConsumedMessage<unknown>): Promise<void> {
+    // A lease from an earlier connection is already released: the broker will redeliver the record.
+    if (message.generation !== this.#generation || message.sequence < 0) return Promise.resolve();
+    return this.#commits.done(message.sequence);
+  }
+
+  /**
+   * Stops fetching, waits for a running handler to return and for commits in flight, then ends the
+   * readers. Records still buffered are not delivered (the broker redelivers them once their lease
+   * ends, at once when the client closes). Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closePromise ??= this.#close();
+    return this.#closePromise;
+  }
+
+  /** @internal The connection that held our leases dropped: they are gone, forget them. */
+  onConnectionLost(): void {
+    this.#resetLeases(this.#generation);
+  }
+
+  async #close(): Promise<void> {
+    this.#closing = true;
+    this.#fetchAbort?.abort();
+    this.#wakeFetcher?.();
+    if (this.#handlerActive) await new Promise<void>((resolve) => (this.#handlerDone = resolve));
+    this.#buffer.clear();
+    this.#wakeReader?.();
+    await this.#commits.drain();
+    this.#onClosed();
+  }
+
+  #openReader(signal: AbortSignal | undefined): Reader<T> {
+    if (this.#readerActive) throw clientError(ClientErrorCode.ITERATOR_ACTIVE, 'this consumer already has a running messages()/batches() loop');
+    this.#readerActive = true;
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      this.#handlerFinished();
+      this.#readerActive = false;
+      this.#wakeFetcher?.();
+    };
+    const take = async (max: number, waitMs: number): Promise<ConsumedMessage<T>[] | undefined> => {
+      if (ended) return undefined;
+      this.#handlerFinished();
+      try {
+        if (this.#settings.autoCommit && this.#lastYielded !== undefined) {
+          const last = this.#lastYielded;
+          this.#lastYielded = undefined;
+          this.#commits.done(last.sequence).catch((error: Error) => (this.#failure ??= error));
+        }
+        const taken = await this.#take(max, waitMs, signal);
+        if (taken === undefined) end();
+        return taken;
+      } catch (error) {
+        end();
+        throw error;
+      }
+    };
+    this.#startFetching();
+    return { take, end };
+  }
+
+  #handlerFinished(): void {
+    this.#handlerActive = false;
+    const done = this.#handlerDone;
+    this.#handlerDone = undefined;
+    done?.();
+  }
+
+  /** Waits for records and takes up to `max`; undefined when the consumer is closing. */
+  async #take(max: number, waitMs: number, signal: AbortSignal | undefined): Promise<ConsumedMessage<T>[] | undefined> {
+    let deadline = -1;
+    for (;;) {
+      if (this.#closing) return undefined;
+      if (signal?.aborted) throw new AbortedError(signal.reason);
+      if (this.#failure !== undefined) {
+        const failure = this.#failure;
+        this.#failure = undefined;
+        throw failure;
+      }
+      const available = this.#buffer.length;
+      if (available >= max || (available > 0 && (waitMs === 0 || (deadline >= 0 && Date.now() >= deadline)))) break;
+      if (available > 0 && deadline < 0) deadline = Date.now() + waitMs;
+      await this.#waitForRecords(signal, deadline < 0 ? -1 : deadline - Date.now());
+    }
+    let count = Math.min(max, this.#buffer.length);
+    const taken: ConsumedMessage<T>[] = [];
+    for (let i = 0; i < count; i++) {
+      const head = this.#buffer.peek()!;
+      // A record the deserializer refused ends the batch before it, or is thrown on its own.
+      if (head.deserializeFailure !== undefined && i > 0) break;
+      const message = this.#buffer.shift()!;
+      message.sequence = this.#sequence++;
+      this.#commits.yielded(message.sequence, message.offset);
+      if (message.deserializeFailure !== undefined) {
+        this.#wakeFetcher?.();
+        throw new DeserializeError(message as unknown as ConsumedMessage<Buffer>, message.deserializeFailure);
+      }
+      taken.push(message);
+    }
+    count = taken.length;
+    this.#wakeFetcher?.();
+    this.#lastYielded = taken[count - 1];
+    this.#handlerActive = true;
+    return taken;
+  }
+
+  /** Resolves when records arrive, the consumer closes, `signal` aborts or `timeoutMs` (≥ 0) passes. */
+  #waitForRecords(signal: AbortSignal | undefined, timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const wake = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', wake);
+        if (this.#wakeReader === wake) this.#wakeReader = undefined;
+        resolve();
+      };
+      this.#wakeReader = wake;
+      signal?.addEventListener('abort', wake, { once: true });
+      if (timeoutMs >= 0) timer = setTimeout(wake, timeoutMs);
+    });
+  }
+
+  #startFetching(): void {
+    if (this.#fetching || this.#closing) return;
+    this.#fetching = true;
+    void this.#fetchLoop().finally(() => {
+      this.#fetching = false;
+      // A reader may have started while the last fetch was finishing.
+      if (this.#readerActive && !this.#closing) this.#startFetching();
+    });
+  }
+
+  async #fetchLoop(): Promise<void> {
+    while (this.#readerActive && !this.#closing) {
+      if (this.#buffer.bytes >= this.#settings.maxBufferedBytes) {
+        await new Promise<void>((resolve) => (this.#wakeFetcher = resolve));
+        this.#wakeFetcher = undefined;
+        continue;
+      }
+      const abort = new AbortController();
+      this.#fetchAbort = abort;
+      try {
+        await this.#connection.whenConnected(abort.signal);
+        if (this.#closing) return;
+        const generation = this.#connection.generation;
+        if (generation !== this.#generation) this.#resetLeases(generation);
+        const result = await this.#connection.request(
+          'fetch',
+          {
+            topic: this.topic,
+            group: this.group,
+            maxBytes: Math.max(1, this.#settings.maxBufferedBytes - this.#buffer.bytes),
+            maxRecords: FETCH_RECORDS_MAX,
+            maxWaitMs: FETCH_WAIT_MS,
+            ackTimeoutMs: this.#settings.ackTimeoutMs,
+          },
+          { signal: abort.signal },
+        );
+        // A reply can only come on the connection it was sent on, so its leases are this generation's.
+        if (generation === this.#generation && !this.#closing) this.#accept(result.records, generation);
+      } catch (error) {
+        if (this.#closing) return;
+        if (!isRetriable(error)) {
+          this.#failure ??= error as Error;
+          this.#wakeReader?.();
+          return;
+        }
+        await delay(FETCH_RETRY_DELAY_MS);
+      } finally {
+        this.#fetchAbort = undefined;
+      }
+    }
+  }
+
+  #accept(records: FetchedRecord[], generation: number): void {
+    if (records.length === 0) return;
+    const deserializer = this.#settings.deserializer;
+    for (const record of records) {
+      // A record we still hold came back (its lease expired while buffered or in a handler): keep the
+      // one copy we have; the commit bookkeeping now covers the new lease too.
+      if (!this.#commits.give(record.offset)) continue;
+      const value = asBuffer(record.value);
+      const key = record.key === undefined ? undefined : asBuffer(record.key);
+      const bytes = RECORD_OVERHEAD_BYTES + value.byteLength + (key?.byteLength ?? 0);
+      let decoded: T = value as unknown as T;
+      let failure: unknown;
+      if (deserializer !== undefined) {
+        try {
+          decoded = deserializer(value);
+        } catch (error) {
+          failure = error ?? new Error('deserializer threw');
+        }
+      }
+      const message = new ConsumedMessage<T>(
+        this,
+        { topic: this.topic, offset: record.offset, timestamp: record.timestamp, value: decoded, key, headers: record.headers },
+        generation,
+        bytes,
+      );
+      message.deserializeFailure = failure;
+      this.#buffer.push(message, bytes);
+    }
+    this.#wakeReader?.();
+  }
+
+  #resetLeases(generation: number): void {
+    this.#generation = generation;
+    this.#buffer.clear();
+    this.#commits.reset();
+    this.#lastYielded = undefined;
+  }
+}
+
+/** One reader's handle on the consumer. */
+interface Reader<T> {
+  take(max: number, waitMs: number): Promise<ConsumedMessage<T>[] | undefined>;
+  end(): void;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
