@@ -19,7 +19,10 @@ export interface WorkerTask {
 }
 
 /** Runner → worker. */
-export type RunnerMessage = { type: 'start' } | { type: 'stop' };
+export type RunnerMessage =
+  /** Begin now; count only what is sent from `measureFromNs` on (monotonic ns as a decimal string, shared by all workers). */
+  | { type: 'start'; measureFromNs: string }
+  | { type: 'stop' };
 
 /** A worker's final figures; histograms are HDR, µs, compressed base64. */
 export interface WorkerReport {

@@ -29,8 +29,8 @@ export interface ProduceLoopOptions {
   window: number;
   ratePerS: number;
   durationMs: number;
-  /** Sends before this long are not counted nor recorded (JIT and connection warm-up), in ms. */
-  warmupMs: number;
+  /** Sends scheduled before this monotonic time (ns) are not counted nor recorded (warm-up). */
+  measureFromNs: bigint;
   countMax: number;
 }
 
@@ -49,7 +49,7 @@ export function produceLoop(
 ): Promise<void> {
   const template = payloadTemplate(options.payloadBytes);
   const startNs = process.hrtime.bigint();
-  const measureFromNs = startNs + BigInt(options.warmupMs) * 1_000_000n;
+  const measureFromNs = options.measureFromNs;
   const deadlineNs = measureFromNs + BigInt(options.durationMs) * 1_000_000n;
   const countMax = options.countMax > 0 ? options.countMax : Number.MAX_SAFE_INTEGER;
   totals.measureFromNs = measureFromNs;

@@ -185,7 +185,8 @@ async function prefill(spec: CaseSpec): Promise<void> {
   }).map(spawnWorker);
   try {
     await withTimeout(Promise.all(handles.map((h) => h.ready)), READY_MS_MAX, 'prefill workers ready');
-    for (const handle of handles) tell(handle, { type: 'start' });
+    const measureFromNs = String(process.hrtime.bigint());
+    for (const handle of handles) tell(handle, { type: 'start', measureFromNs });
     const started = performance.now();
     const ticker = setInterval(() => {
       const s = (performance.now() - started) / 1000;
@@ -227,7 +228,8 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     await withTimeout(Promise.all(all.map((h) => h.ready)), READY_MS_MAX, `${spec.system} workers ready`);
     const sampler = spec.serverPid === undefined ? undefined : new ProcSampler(spec.serverPid);
     sampler?.start();
-    for (const handle of all) tell(handle, { type: 'start' });
+    const measureFromNs = String(process.hrtime.bigint() + BigInt(base.warmupMs) * 1_000_000n);
+    for (const handle of all) tell(handle, { type: 'start', measureFromNs });
     const started = performance.now();
     let lastProduced = 0;
     let lastConsumed = 0;

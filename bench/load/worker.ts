@@ -20,23 +20,34 @@ function post(message: WorkerMessage): void {
   process.send?.(message);
 }
 
-function waitForRunner(type: RunnerMessage['type'], waitMs: number): Promise<void> {
+/** Resolves with the runner's message of `type`, or undefined after `waitMs`. */
+function waitForRunner<K extends RunnerMessage['type']>(type: K, waitMs: number): Promise<Extract<RunnerMessage, { type: K }> | undefined> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, waitMs);
     const onMessage = (message: RunnerMessage): void => {
       if (message.type !== type) return;
       clearTimeout(timer);
       process.off('message', onMessage);
-      resolve();
+      resolve(message as Extract<RunnerMessage, { type: K }>);
     };
+    const timer = setTimeout(() => {
+      process.off('message', onMessage);
+      resolve(undefined);
+    }, waitMs);
     process.on('message', onMessage);
   });
+}
+
+/** Waits for `start`; the shared measuring start, or (if the runner never said) now plus the warm-up. */
+async function waitForStart(): Promise<bigint> {
+  const start = await waitForRunner('start', START_WAIT_MS_MAX);
+  if (start === undefined) throw new Error('no start from the runner');
+  return BigInt(start.measureFromNs);
 }
 
 async function runProducer(task: WorkerTask): Promise<WorkerReport> {
   const client = await driverFor(task.target.kind).producer(task.target);
   post({ type: 'ready' });
-  await waitForRunner('start', START_WAIT_MS_MAX);
+  const measureFromNs = await waitForStart();
   const ackHistogram = latencyHistogram();
   const totals: ProduceTotals = {
     count: 0,
@@ -49,7 +60,7 @@ async function runProducer(task: WorkerTask): Promise<WorkerReport> {
   };
   const cpuStart = process.cpuUsage();
   const progress = setInterval(() => post({ type: 'progress', count: totals.count, bytes: totals.bytes }), PROGRESS_INTERVAL_MS);
-  await produceLoop(client, task, ackHistogram, totals);
+  await produceLoop(client, { ...task, measureFromNs }, ackHistogram, totals);
   clearInterval(progress);
   const cpu = process.cpuUsage(cpuStart);
   await client.close().catch(() => undefined);
@@ -69,7 +80,7 @@ async function runProducer(task: WorkerTask): Promise<WorkerReport> {
 async function runConsumer(task: WorkerTask): Promise<WorkerReport> {
   const client = await driverFor(task.target.kind).consumer(task.target, `member-${task.workerId}`);
   post({ type: 'ready' });
-  await waitForRunner('start', START_WAIT_MS_MAX);
+  const sharedMeasureFromNs = await waitForStart();
   const e2eHistogram = latencyHistogram();
   let count = 0;
   let bytes = 0;
@@ -79,8 +90,8 @@ async function runConsumer(task: WorkerTask): Promise<WorkerReport> {
   void waitForRunner('stop', task.durationMs + CONSUMER_GRACE_MS).then(() => controller.abort());
   const cpuStart = process.cpuUsage();
   const startNs = process.hrtime.bigint();
-  // Producers start together with consumers; with no warm-up (a prefilled topic) count everything.
-  const measureFromNs = task.warmupMs > 0 ? startNs + BigInt(task.warmupMs) * 1_000_000n : 0n;
+  // With no warm-up (a prefilled topic) count everything; otherwise what producers count.
+  const measureFromNs = task.warmupMs > 0 ? sharedMeasureFromNs : 0n;
   const progress = setInterval(() => post({ type: 'progress', count, bytes }), PROGRESS_INTERVAL_MS);
   let firstError: string | undefined;
   try {

@@ -1,0 +1,161 @@
+/**
+ * Engine micro-benchmark (`make bench-engine`): in-process appends and reads of 1 KiB entries on a
+ * real disk directory, each printed beside the raw ceiling measured in the same run — `fs.writevSync`
+ * of N × 1 KiB into a preallocated zero-filled file, with and without one fdatasync per call.
+ *
+ * Env: BENCH_SECONDS (per case, default 3), BENCH_DIR (default os.tmpdir()), PAYLOAD (default 1024).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { FsyncSchedule, ReadConsistency, Walrus, type FileIO } from '../src/engine/index.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const PAYLOAD = Number(process.env.PAYLOAD ?? 1024);
+const ROOT = process.env.BENCH_DIR ?? os.tmpdir();
+const quiet = pino({ level: 'silent' });
+const data = Buffer.alloc(PAYLOAD, 0x61);
+
+interface Row {
+  case: string;
+  perSecond: number;
+  ceiling?: string;
+  ratio?: number;
+  cpuUsPerMsg: number;
+}
+const rows: Row[] = [];
+const ceilings = new Map<string, number>();
+
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+function ceiling(name: string, n: number, sync: boolean): number {
+  const dir = fs.mkdtempSync(path.join(ROOT, 'walrus-ceiling-'));
+  const file = path.join(dir, 'f');
+  const bytes = 256 * 1024 * 1024;
+  const fd = fs.openSync(file, 'w+');
+  const zeros = Buffer.alloc(1024 * 1024);
+  for (let at = 0; at < bytes; at += zeros.length) fs.writeSync(fd, zeros, 0, zeros.length, at);
+  fs.fdatasyncSync(fd);
+  const bufs = Array.from({ length: n }, () => data);
+  const deadline = performance.now() + SECONDS * 1000;
+  const cpu0 = cpuNow();
+  let pos = 0;
+  let count = 0;
+  while (performance.now() < deadline) {
+    if (pos + n * PAYLOAD > bytes) pos = 0;
+    fs.writevSync(fd, bufs, pos);
+    if (sync) fs.fdatasyncSync(fd);
+    pos += n * PAYLOAD;
+    count += n;
+  }
+  const elapsed = SECONDS;
+  const cpu = cpuNow() - cpu0;
+  fs.closeSync(fd);
+  fs.rmSync(dir, { recursive: true, force: true });
+  const perSecond = count / elapsed;
+  ceilings.set(name, perSecond);
+  rows.push({ case: `ceiling: ${name}`, perSecond, cpuUsPerMsg: cpu / count });
+  return perSecond;
+}
+
+async function withEngine<T>(options: { fsync: FsyncSchedule; io?: FileIO }, fn: (wal: Walrus) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(ROOT, 'walrus-bench-'));
+  const wal = await Walrus.open({ dataDir: dir, logger: quiet, fsync: options.fsync, io: options.io, consistency: ReadConsistency.AtLeastOnce({ persistEvery: 5000 }) });
+  try {
+    return await fn(wal);
+  } finally {
+    await wal.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function appenders(name: string, fsync: FsyncSchedule, concurrency: number, batch: number, ceilingName: string, io?: FileIO): Promise<void> {
+  await withEngine({ fsync, io }, async (wal) => {
+    const entries = Array.from({ length: batch }, () => data);
+    // Warm up: the first segment is created and zero-filled here, not inside the timed window.
+    await wal.batchAppendForTopic('warm', [data]);
+    let count = 0;
+    let stop = false;
+    const cpu0 = cpuNow();
+    const t0 = performance.now();
+    const timer = setTimeout(() => (stop = true), SECONDS * 1000);
+    await Promise.all(
+      Array.from({ length: concurrency }, async (_, i) => {
+        const topic = `t${i % 8}`;
+        while (!stop) {
+          if (batch === 1) await wal.appendForTopic(topic, data);
+          else await wal.batchAppendForTopic(topic, entries);
+          count += batch;
+        }
+      }),
+    );
+    clearTimeout(timer);
+    const elapsed = (performance.now() - t0) / 1000;
+    const cpu = cpuNow() - cpu0;
+    const perSecond = count / elapsed;
+    const c = ceilings.get(ceilingName)!;
+    rows.push({ case: name, perSecond, ceiling: ceilingName, ratio: perSecond / c, cpuUsPerMsg: cpu / count });
+  });
+}
+
+async function batchReads(): Promise<void> {
+  await withEngine({ fsync: FsyncSchedule.NoFsync }, async (wal) => {
+    const entries = Array.from({ length: 256 }, () => data);
+    const total = 200_000;
+    for (let i = 0; i < total; i += 256) await wal.batchAppendForTopic('r', entries);
+    let count = 0;
+    const cpu0 = cpuNow();
+    const t0 = performance.now();
+    const deadline = t0 + SECONDS * 1000;
+    let offset = 0;
+    while (performance.now() < deadline) {
+      const got = await wal.readFrom('r', offset, { maxBytes: 1024 * 1024 });
+      count += got.length;
+      offset = got.length === 0 ? 0 : got[got.length - 1].offset + 1;
+    }
+    const elapsed = (performance.now() - t0) / 1000;
+    rows.push({ case: 'batch read (readFrom, 1 MiB per call, page cache)', perSecond: count / elapsed, cpuUsPerMsg: (cpuNow() - cpu0) / count });
+    // Cursor reads: batchReadForTopic with checkpoint, the consumer path.
+    let consumed = 0;
+    const t1 = performance.now();
+    for (;;) {
+      const got = await wal.batchReadForTopic('r', 1024 * 1024, true, { cursor: 'bench' });
+      if (got.length === 0) break;
+      consumed += got.length;
+    }
+    rows.push({ case: 'batch read (batchReadForTopic + checkpoint, AtLeastOnce 5000)', perSecond: consumed / ((performance.now() - t1) / 1000), cpuUsPerMsg: 0 });
+  });
+}
+
+export async function main(extraBackends: Array<{ name: string; io: FileIO }> = []): Promise<Row[]> {
+  console.error(`engine bench: ${SECONDS}s per case, ${PAYLOAD} B payloads, dir ${ROOT}`);
+  ceiling('writevSync 1 + fdatasync', 1, true);
+  ceiling('writevSync 64 + fdatasync', 64, true);
+  ceiling('writevSync 256 + fdatasync', 256, true);
+  ceiling('writevSync 256, no sync', 256, false);
+  const backends: Array<{ name: string; io?: FileIO }> = [{ name: 'fs' }, ...extraBackends];
+  for (const b of backends) {
+    const tag = `[${b.name}]`;
+    await appenders(`${tag} SyncEach, 1 appender`, FsyncSchedule.SyncEach, 1, 1, 'writevSync 1 + fdatasync', b.io);
+    await appenders(`${tag} SyncEach, 64 appenders`, FsyncSchedule.SyncEach, 64, 1, 'writevSync 64 + fdatasync', b.io);
+    await appenders(`${tag} SyncEach, 256 appenders`, FsyncSchedule.SyncEach, 256, 1, 'writevSync 256 + fdatasync', b.io);
+    await appenders(`${tag} SyncEach, batch append of 256`, FsyncSchedule.SyncEach, 1, 256, 'writevSync 256 + fdatasync', b.io);
+    await appenders(`${tag} NoFsync, 256 appenders`, FsyncSchedule.NoFsync, 256, 1, 'writevSync 256, no sync', b.io);
+    await appenders(`${tag} NoFsync, batch append of 256`, FsyncSchedule.NoFsync, 1, 256, 'writevSync 256, no sync', b.io);
+    await appenders(`${tag} milliseconds(1000), 256 appenders`, FsyncSchedule.milliseconds(1000), 256, 1, 'writevSync 256, no sync', b.io);
+  }
+  await batchReads();
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+  console.log(`\n| case | entries/s | vs ceiling | ratio | CPU µs/entry |\n|---|---:|---|---:|---:|`);
+  for (const r of rows) {
+    console.log(`| ${r.case} | ${fmt(r.perSecond)} | ${r.ceiling ?? ''} | ${r.ratio === undefined ? '' : `${(r.ratio * 100).toFixed(0)} %`} | ${r.cpuUsPerMsg ? r.cpuUsPerMsg.toFixed(2) : ''} |`);
+  }
+  console.log(`\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${new Date().toISOString()}`);
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
