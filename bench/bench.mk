@@ -10,12 +10,13 @@
 #   RATE=20000                   fixed total send rate for latency cases (msgs/s)
 #   WALRUS_PREFILL=200000        messages written before a consume case drains them
 #   WALRUS_BROKER=127.0.0.1:9797 target an existing broker (WALRUS_BROKER_PID=… to sample its CPU/RSS)
+#   WALRUS_CLIENT=sdk|raw        our broker through the SDK (default) or raw protocol frames
 #   WALRUS_LINGER_MS=…           our SDK producer's linger (default: the SDK's own)
 #   WALRUS_PROFILE=1             write a --cpu-prof profile of the broker to bench/out/profiles/
 #   PEERS=redis,jetstream        which peers bench-peers runs
 # Results: a table on stdout, CSV (and the scaling chart as SVG) in bench/out/.
 
-export FSYNC THREADS WALRUS_DURATION WALRUS_BATCH_SIZE PAYLOAD RATE WALRUS_PREFILL WALRUS_BROKER WALRUS_BROKER_PID WALRUS_PROFILE WALRUS_LINGER_MS PEERS
+export FSYNC THREADS WALRUS_DURATION WALRUS_BATCH_SIZE PAYLOAD RATE WALRUS_PREFILL WALRUS_BROKER WALRUS_BROKER_PID WALRUS_PROFILE WALRUS_LINGER_MS WALRUS_CLIENT PEERS
 
 BENCH_RUN := npx tsx
 

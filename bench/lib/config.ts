@@ -33,6 +33,8 @@ export interface BenchConfig {
   prefill: number;
   /** Record a `--cpu-prof` profile of the broker we start (WALRUS_PROFILE=1). */
   profile: boolean;
+  /** How workers talk to our broker (WALRUS_CLIENT): `sdk` (src/client) or `raw` (protocol frames). */
+  client: 'sdk' | 'raw';
 }
 
 function integer(name: string, fallback: number, min: number, max: number): number {
@@ -72,6 +74,12 @@ export function parseFsync(raw: string): string {
   throw new Error(`FSYNC=${raw}: expected sync-each, <n>ms or none`);
 }
 
+function parseClient(raw: string | undefined): BenchConfig['client'] {
+  if (raw === undefined || raw === '' || raw === 'sdk') return 'sdk';
+  if (raw === 'raw') return 'raw';
+  throw new Error(`WALRUS_CLIENT=${raw}: expected sdk or raw`);
+}
+
 function parseBroker(raw: string | undefined): BenchConfig['broker'] {
   if (raw === undefined || raw === '') return undefined;
   const match = /^([^:]+):(\d+)$/.exec(raw);
@@ -97,6 +105,7 @@ export function readConfig(defaults: Partial<Pick<BenchConfig, 'durationS' | 'fs
     rate: integer('RATE', defaults.rate ?? 0, 0, 10_000_000),
     prefill: integer('WALRUS_PREFILL', defaults.prefill ?? 200_000, 1, 100_000_000),
     profile: process.env.WALRUS_PROFILE === '1',
+    client: parseClient(process.env.WALRUS_CLIENT),
   };
   assert(config.threads.length > 0);
   return config;

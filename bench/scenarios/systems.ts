@@ -88,10 +88,12 @@ function findPort(value: unknown, depth = 0): number | undefined {
  */
 export async function startWalrus(fsync: string, config: BenchConfig): Promise<SystemUnderTest> {
   const durability = walrusDurability(fsync);
+  const kind = config.client === 'raw' ? TargetKind.WalrusRaw : TargetKind.Walrus;
+  const via = config.client === 'raw' ? ' (raw frames)' : '';
   if (config.broker !== undefined) {
     return {
-      label: `walrus ${fsync} (external)`,
-      kind: TargetKind.Walrus,
+      label: `walrus ${fsync}${via} (external)`,
+      kind,
       host: config.broker.host,
       port: config.broker.port,
       pid: config.brokerPid,
@@ -119,8 +121,8 @@ export async function startWalrus(fsync: string, config: BenchConfig): Promise<S
     throw new Error('no JSON log line with the bound port');
   }, env);
   return {
-    label: `walrus ${fsync}`,
-    kind: TargetKind.Walrus,
+    label: `walrus ${fsync}${via}`,
+    kind,
     host: server.host,
     port: server.port,
     pid: server.pid,

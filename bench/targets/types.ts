@@ -1,5 +1,6 @@
 /** The systems a benchmark can load. */
-export const TargetKind = { Walrus: 'walrus', Redis: 'redis', JetStream: 'jetstream' } as const;
+/** `walrus` goes through our SDK; `walrus-raw` sends protocol frames itself (the broker's own cost). */
+export const TargetKind = { Walrus: 'walrus', WalrusRaw: 'walrus-raw', Redis: 'redis', JetStream: 'jetstream' } as const;
 export type TargetKind = (typeof TargetKind)[keyof typeof TargetKind];
 
 /** Where a worker sends its load: one topic (stream / subject) and one consumer group per case. */
