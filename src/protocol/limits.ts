@@ -16,8 +16,8 @@ export const FRAME_BYTES_MAX = 16 * 1024 * 1024;
 /** Absolute ceiling for a configured `maxFrameBytes`: the length prefix is a uint32 and 1 GiB is already hostile. */
 export const FRAME_BYTES_CEILING = 256 * 1024 * 1024;
 
-/** Smallest configurable `maxFrameBytes`: a hello and an error reply must always fit. */
-export const FRAME_BYTES_FLOOR = 1024;
+/** Smallest configurable `maxFrameBytes`: a reply must fit one record of a useful size plus framing. */
+export const FRAME_BYTES_FLOOR = 64 * 1024;
 
 /** Records in one `produceBatch`; the engine appends at most 2,000 entries atomically. */
 export const BATCH_RECORDS_MAX = 2000;

@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+/**
+ * `walrus-broker` daemon entry point. Every flag has a `WALRUS_*` environment fallback (yargs
+ * `.env('WALRUS')`: `--data-dir` ↔ `WALRUS_DATA_DIR`, …); an explicit flag wins over the environment,
+ * which wins over the default. Logs are pino JSON lines on stdout; the first one after start is
+ * `{"msg":"listening","host":…,"port":…,"fsync":…,"consistency":…}` (tests parse the port from it).
+ */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { pino } from 'pino';
+import { startBroker } from './server.js';
+import {
+  ACK_TIMEOUT_MS_DEFAULT,
+  CONNECTIONS_MAX_DEFAULT,
+  FRAME_BYTES_MAX_DEFAULT,
+  HOST_DEFAULT,
+  PORT_DEFAULT,
+  SHUTDOWN_GRACE_MS_DEFAULT,
+} from './limits.js';
+
+/** Extra time past the grace period before a stuck stop is abandoned with exit code 1. */
+const STOP_HARD_LIMIT_EXTRA_MS = 5000;
+
+async function main(): Promise<void> {
+  const argv = await yargs(hideBin(process.argv))
+    .scriptName('walrus-broker')
+    .usage('$0 --data-dir DIR [options]\n\nRuns the walrus-broker daemon. Every flag can also be set as WALRUS_<FLAG> (e.g. WALRUS_DATA_DIR); flags win.')
+    .env('WALRUS')
+    .option('data-dir', { type: 'string', demandOption: true, describe: 'Directory of the write-ahead log (created when missing)' })
+    .option('host', { type: 'string', default: HOST_DEFAULT, describe: 'Address to listen on' })
+    .option('port', { type: 'number', default: PORT_DEFAULT, describe: 'TCP port; 0 picks a free port (logged as "port" in the "listening" line)' })
+    .option('fsync', { type: 'string', default: 'sync-each', describe: 'When appends are made durable: sync-each (an ack means on disk, group commit), <n>ms, or none' })
+    .option('consistency', { type: 'string', default: 'strict', describe: 'When consumer-group commits are made durable: strict (before the reply) or at-least-once:<n> (every n entries)' })
+    .option('max-frame-bytes', { type: 'number', default: FRAME_BYTES_MAX_DEFAULT, describe: 'Largest request frame accepted, in bytes' })
+    .option('max-connections', { type: 'number', default: CONNECTIONS_MAX_DEFAULT, describe: 'Open connections accepted at once' })
+    .option('ack-timeout-ms', { type: 'number', default: ACK_TIMEOUT_MS_DEFAULT, describe: 'Lease of records handed to a consumer-group member before redelivery' })
+    .option('auth-token', { type: 'string', describe: 'When set, clients must send this token in hello' })
+    .option('shutdown-grace-ms', { type: 'number', default: SHUTDOWN_GRACE_MS_DEFAULT, describe: 'Longest a graceful stop waits for in-flight requests' })
+    .option('log-level', { type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'Log level' })
+    .strict()
+    .help()
+    .version(false)
+    .parseAsync();
+
+  const logger = pino({ level: argv['log-level'], base: { pid: process.pid } });
+  let broker;
+  try {
+    broker = await startBroker({
+      dataDir: argv['data-dir'],
+      host: argv.host,
+      port: argv.port,
+      fsync: argv.fsync,
+      consistency: argv.consistency,
+      maxFrameBytes: argv['max-frame-bytes'],
+      maxConnections: argv['max-connections'],
+      ackTimeoutMs: argv['ack-timeout-ms'],
+      authToken: argv['auth-token'],
+      shutdownGraceMs: argv['shutdown-grace-ms'],
+      logger,
+    });
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    logger.fatal({ err: e.message, code: e.code }, 'failed to start');
+    process.exitCode = 1;
+    return;
+  }
+  const running = broker;
+  const stopOnce = { started: false };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopOnce.started) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopOnce.started = true;
+    logger.info({ signal }, 'signal received');
+    const hardLimit = setTimeout(() => {
+      logger.error('graceful stop took too long: exiting');
+      process.exit(1);
+    }, running.options.shutdownGraceMs + STOP_HARD_LIMIT_EXTRA_MS);
+    hardLimit.unref();
+    running.stop().then(
+      () => process.exit(0),
+      (error: Error) => {
+        logger.error({ err: error.message }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+void main();

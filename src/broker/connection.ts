@@ -1,0 +1,188 @@
+/**
+ * One client connection: bytes in through the incremental `FrameDecoder`, requests served
+ * concurrently (pipelined; replies go out as each finishes, so out of order), replies coalesced by a
+ * `FrameEncoder` and written once per event-loop turn (setImmediate), so a burst of completions costs
+ * one socket write instead of one per frame.
+ *
+ * Backpressure: reading pauses while the queued reply bytes (socket buffer + not yet flushed) exceed
+ * `queuedBytesMax` or `requestsInFlightMax` requests are being served, and resumes on 'drain' /
+ * completion. So a client that sends without reading cannot grow broker memory past about
+ * queuedBytesMax + one socket read + the requests in flight.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { ErrorCode, ErrorCodes, FrameDecoder, FrameEncoder, ProtocolError, validateRequest } from '../protocol/index.js';
+import type { Request } from '../protocol/index.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { Session } from './session.js';
+import { toWireError } from './wire-error.js';
+
+/** What a connection needs from the broker. */
+export interface ConnectionContext {
+  readonly dispatcher: Dispatcher;
+  readonly logger: Logger;
+  readonly maxFrameBytes: number;
+  readonly queuedBytesMax: number;
+  readonly requestsInFlightMax: number;
+  isStopping(): boolean;
+  /** Called once, after the socket closed. */
+  onClosed(connection: Connection): void;
+}
+
+/** Serves one socket. */
+export class Connection {
+  readonly session: Session;
+  private readonly socket: Socket;
+  private readonly ctx: ConnectionContext;
+  private readonly logger: Logger;
+  private readonly decoder: FrameDecoder;
+  private readonly encoder = new FrameEncoder();
+  private requestsInFlight = 0;
+  private flushScheduled = false;
+  private readPaused = false;
+  /** Set after a fatal error or at shutdown: flush what is queued, then end the socket. */
+  private ending = false;
+  /** Resolvers waiting for this connection to have no request in flight. */
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(socket: Socket, id: number, ctx: ConnectionContext) {
+    this.socket = socket;
+    this.ctx = ctx;
+    this.session = { id, greeted: false, clientId: undefined, closed: false, waiters: new Set() };
+    this.logger = ctx.logger.child({ conn: id });
+    this.decoder = new FrameDecoder({
+      maxFrameBytes: ctx.maxFrameBytes,
+      onMessage: (message) => this.onMessage(message),
+      onError: (error) => this.onFrameError(error),
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
+    socket.on('drain', () => this.updateReading());
+    socket.on('error', (error) => this.logger.debug({ err: error.message }, 'socket error'));
+    socket.on('close', () => this.onClose());
+  }
+
+  /** Requests being served. */
+  get inFlight(): number {
+    return this.requestsInFlight;
+  }
+
+  /** Resolves when no request is being served on this connection. */
+  whenIdle(): Promise<void> {
+    if (this.requestsInFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Sends one connection-level error (id 0) and closes after it is flushed. */
+  rejectAndClose(code: ErrorCode, message: string): void {
+    this.encoder.pushError(0, code, message);
+    this.endAfterFlush();
+  }
+
+  /** Flushes queued replies and ends the socket (graceful stop). */
+  endAfterFlush(): void {
+    this.ending = true;
+    this.decoder.stop();
+    this.scheduleFlush();
+  }
+
+  /** Closes the socket now. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onMessage(message: Record<string, unknown>): void {
+    let request: Request;
+    try {
+      request = validateRequest(message);
+    } catch (error) {
+      this.replyError(toWireError(error, (error as ProtocolError).requestId ?? 0));
+      return;
+    }
+    if (this.ctx.isStopping()) {
+      this.replyError(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the broker is stopping', { requestId: request.id }));
+      return;
+    }
+    if (!this.session.greeted && request.op !== 'hello') {
+      this.replyError(new ProtocolError(ErrorCode.HELLO_REQUIRED, `send hello before ${request.op}`, { requestId: request.id }));
+      return;
+    }
+    this.requestsInFlight++;
+    this.updateReading();
+    void this.serve(request);
+  }
+
+  private async serve(request: Request): Promise<void> {
+    try {
+      const fields = await this.ctx.dispatcher.dispatch(request, this.session);
+      if (this.session.closed) return;
+      try {
+        this.encoder.pushOk(request.id, fields);
+      } catch (error) {
+        this.logger.error({ err: (error as Error).message, op: request.op }, 'reply could not be encoded');
+        this.encoder.pushError(request.id, ErrorCode.INTERNAL, 'reply could not be encoded');
+      }
+      this.scheduleFlush();
+    } catch (error) {
+      const wire = toWireError(error, request.id);
+      if (wire.code === ErrorCode.INTERNAL) this.logger.error({ err: (error as Error)?.message, op: request.op }, 'request failed');
+      this.replyError(wire);
+    } finally {
+      this.requestsInFlight--;
+      if (this.requestsInFlight === 0 && this.idleWaiters.length > 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      }
+      this.updateReading();
+    }
+  }
+
+  private onFrameError(error: ProtocolError): void {
+    this.logger.debug({ code: error.code, err: error.message }, 'bad frame');
+    this.replyError(error);
+  }
+
+  private replyError(error: ProtocolError): void {
+    if (this.session.closed) return;
+    this.encoder.pushError(error.requestId, error.code, error.message);
+    if (ErrorCodes[error.code].closesConnection) this.endAfterFlush();
+    else this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.session.closed) return;
+    if (this.encoder.pendingBytes > 0) this.socket.write(this.encoder.take());
+    if (this.ending) this.socket.end();
+    this.updateReading();
+  }
+
+  /** Pauses or resumes reading per the backpressure rule in the file comment. */
+  private updateReading(): void {
+    if (this.session.closed) return;
+    const queued = this.socket.writableLength + this.encoder.pendingBytes;
+    const overloaded = queued > this.ctx.queuedBytesMax || this.requestsInFlight >= this.ctx.requestsInFlightMax;
+    if (overloaded && !this.readPaused) {
+      this.readPaused = true;
+      this.socket.pause();
+    } else if (!overloaded && this.readPaused) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  private onClose(): void {
+    if (this.session.closed) return;
+    this.session.closed = true;
+    this.decoder.stop();
+    for (const waiter of this.session.waiters) waiter.wake();
+    this.ctx.onClosed(this);
+  }
+}

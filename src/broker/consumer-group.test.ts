@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { ConsumerGroup } from './consumer-group.js';
+
+function handOut(g: ConsumerGroup, owner: number, count: number, expiresAtMs: number): number[] {
+  const start = g.reserve(count, 0);
+  const offsets = Array.from({ length: count }, (_, i) => start + i);
+  for (const o of offsets) g.lease(o, owner, expiresAtMs);
+  return offsets;
+}
+
+describe('ConsumerGroup', () => {
+  it('cursor is the lowest unacknowledged offset across members', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    handOut(g, 1, 3, 100); // 0,1,2 to member 1
+    handOut(g, 2, 3, 100); // 3,4,5 to member 2
+    expect(g.cursor()).toBe(0);
+    expect(g.ack(2, 6)).toBe(3);
+    expect(g.cursor()).toBe(0); // member 1 still holds 0..2
+    expect(g.ack(1, 2)).toBe(2); // acks 0,1 only
+    expect(g.cursor()).toBe(2);
+    expect(g.ack(1, 100)).toBe(1);
+    expect(g.cursor()).toBe(6);
+    expect(g.inFlight).toBe(0);
+  });
+
+  it('acks only what the committing member was given', () => {
+    const g = new ConsumerGroup('t', 'g', 10);
+    handOut(g, 1, 2, 100);
+    expect(g.ack(2, 100)).toBe(0);
+    expect(g.cursor()).toBe(10);
+  });
+
+  it('expired leases come back lowest first and keep the cursor down', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    handOut(g, 1, 2, 100);
+    handOut(g, 1, 2, 200);
+    expect(g.expire(99)).toBe(0);
+    expect(g.expire(150)).toBe(2);
+    expect(g.cursor()).toBe(0);
+    expect(g.inFlight).toBe(2);
+    expect(g.takeRedeliveries(1)).toEqual([0]);
+    g.lease(0, 2, 300);
+    expect(g.takeRedeliveries(10)).toEqual([1]);
+    g.lease(1, 2, 300);
+    expect(g.ack(1, 10)).toBe(2); // 2,3 from the original member
+    expect(g.cursor()).toBe(0);
+    expect(g.ack(2, 10)).toBe(2);
+    expect(g.cursor()).toBe(4);
+  });
+
+  it('a closed member releases everything it held; a late ack from it is a no-op', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    handOut(g, 1, 3, 100);
+    expect(g.release(1)).toBe(3);
+    expect(g.pendingRedelivery).toBe(3);
+    expect(g.ack(1, 10)).toBe(0);
+    expect(g.cursor()).toBe(0);
+  });
+
+  it('seek drops leases and redeliveries', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    handOut(g, 1, 3, 100);
+    g.expire(100);
+    g.seek(50);
+    expect(g.cursor()).toBe(50);
+    expect(g.inFlight).toBe(0);
+    expect(g.pendingRedelivery).toBe(0);
+  });
+
+  it('reserve skips offsets the log no longer retains', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    expect(g.reserve(5, 20)).toBe(20);
+    expect(g.frontier).toBe(25);
+  });
+});

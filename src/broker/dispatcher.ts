@@ -1,0 +1,188 @@
+/**
+ * Routes validated requests to their handlers and builds the reply fields. Produce calls the engine
+ * before its first await, so pipelined produces of one connection get offsets in the order sent
+ * (the engine assigns offsets in call order and creates a topic on its first append).
+ */
+import { BATCH_RECORDS_MAX, ErrorCode, PROTOCOL_VERSION, ProtocolError } from '../protocol/index.js';
+import type {
+  CommitRequest,
+  DescribeTopicResult,
+  GroupDescription,
+  HelloRequest,
+  HelloResult,
+  ProduceBatchRequest,
+  ProduceRequest,
+  Request,
+  SeekRequest,
+} from '../protocol/index.js';
+import type { BrokerEngine } from './engine-port.js';
+import type { FetchHandler } from './fetch-handler.js';
+import type { GroupRegistry } from './group-registry.js';
+import type { HighWatermarks } from './high-watermarks.js';
+import type { TopicWaiters } from './long-poll.js';
+import type { RecordCodec } from './record-codec.js';
+import type { Session } from './session.js';
+
+/** What the dispatcher needs from the broker. */
+export interface DispatchContext {
+  readonly engine: BrokerEngine;
+  readonly codec: RecordCodec;
+  readonly highWatermarks: HighWatermarks;
+  readonly waiters: TopicWaiters;
+  readonly groups: GroupRegistry;
+  readonly fetchHandler: FetchHandler;
+  readonly now: () => number;
+  readonly brokerName: string;
+  readonly maxFrameBytes: number;
+  readonly fetchBytesMax: number;
+  /** Largest stored record, so every record fits in a fetch reply frame. */
+  readonly recordBytesMax: number;
+  /** When set, `hello.token` must equal it. */
+  readonly authToken: string | undefined;
+}
+
+/** Serves validated requests; returns the reply fields (without `id` and `ok`). */
+export class Dispatcher {
+  private readonly ctx: DispatchContext;
+
+  constructor(ctx: DispatchContext) {
+    this.ctx = ctx;
+  }
+
+  /** Serves one request. `hello` must have succeeded first (the connection checks). */
+  dispatch(request: Request, session: Session): Promise<object> {
+    switch (request.op) {
+      case 'hello':
+        return Promise.resolve(this.hello(request, session));
+      case 'produce':
+        return this.produce(request);
+      case 'produceBatch':
+        return this.produceBatch(request);
+      case 'fetch':
+        return this.ctx.fetchHandler.fetch(request, session);
+      case 'commit':
+        return this.commit(request, session);
+      case 'createTopic':
+        return this.createTopic(request.topic);
+      case 'deleteTopic':
+        return this.deleteTopic(request.topic);
+      case 'listTopics':
+        return Promise.resolve({ topics: this.ctx.engine.topics() });
+      case 'describeTopic':
+        return this.describeTopic(request.topic);
+      case 'seek':
+        return this.seek(request);
+    }
+  }
+
+  /** Checks version and token; marks the session greeted. */
+  hello(request: HelloRequest, session: Session): HelloResult {
+    if (request.version !== PROTOCOL_VERSION) {
+      throw new ProtocolError(ErrorCode.UNSUPPORTED_VERSION, `protocol version ${request.version} is not supported; this broker speaks ${PROTOCOL_VERSION}`, { requestId: request.id });
+    }
+    if (this.ctx.authToken !== undefined && request.token !== this.ctx.authToken) {
+      throw new ProtocolError(ErrorCode.UNAUTHORIZED, 'hello.token is missing or wrong', { requestId: request.id });
+    }
+    session.greeted = true;
+    session.clientId = request.clientId;
+    return {
+      version: PROTOCOL_VERSION,
+      broker: this.ctx.brokerName,
+      maxFrameBytes: this.ctx.maxFrameBytes,
+      batchRecordsMax: BATCH_RECORDS_MAX,
+      fetchBytesMax: this.ctx.fetchBytesMax,
+    };
+  }
+
+  private async produce(request: ProduceRequest): Promise<object> {
+    const data = this.ctx.codec.encode(request);
+    this.checkRecordSize(data.length, request.id);
+    const offset = await this.ctx.engine.appendForTopic(request.topic, data);
+    this.produced(request.topic, offset + 1);
+    return { offset, timestamp: this.ctx.now() };
+  }
+
+  private async produceBatch(request: ProduceBatchRequest): Promise<object> {
+    const entries = new Array<Uint8Array>(request.records.length);
+    for (let i = 0; i < entries.length; i++) {
+      const data = this.ctx.codec.encode(request.records[i]);
+      this.checkRecordSize(data.length, request.id);
+      entries[i] = data;
+    }
+    const { baseOffset, count } = await this.ctx.engine.batchAppendForTopic(request.topic, entries);
+    this.produced(request.topic, baseOffset + count);
+    return { baseOffset, count, timestamp: this.ctx.now() };
+  }
+
+  private checkRecordSize(bytes: number, requestId: number): void {
+    if (bytes > this.ctx.recordBytesMax) {
+      throw new ProtocolError(ErrorCode.RECORD_TOO_LARGE, `record of ${bytes} stored bytes exceeds ${this.ctx.recordBytesMax}`, { requestId });
+    }
+  }
+
+  private produced(topic: string, nextOffset: number): void {
+    this.ctx.highWatermarks.advance(topic, nextOffset);
+    this.ctx.waiters.notify(topic);
+  }
+
+  private async commit(request: CommitRequest, session: Session): Promise<object> {
+    this.requireTopic(request.topic, request.id);
+    const entry = await this.ctx.groups.get(request.topic, request.group);
+    entry.group.ack(session.id, request.offset);
+    const committed = await this.ctx.groups.persist(entry);
+    return { committed };
+  }
+
+  private async createTopic(topic: string): Promise<object> {
+    if (this.ctx.engine.hasTopic(topic)) return { created: false };
+    await this.ctx.engine.createTopic(topic);
+    this.ctx.waiters.notify(topic);
+    return { created: true };
+  }
+
+  private async deleteTopic(topic: string): Promise<object> {
+    if (!this.ctx.engine.hasTopic(topic)) throw new ProtocolError(ErrorCode.NOT_FOUND, `topic "${topic}" does not exist`);
+    await this.ctx.engine.deleteTopic(topic);
+    this.ctx.groups.dropTopic(topic);
+    this.ctx.highWatermarks.forget(topic);
+    this.ctx.waiters.forgetTopic(topic);
+    return {};
+  }
+
+  private async describeTopic(topic: string): Promise<DescribeTopicResult> {
+    if (!this.ctx.engine.hasTopic(topic)) throw new ProtocolError(ErrorCode.NOT_FOUND, `topic "${topic}" does not exist`);
+    const stats = await this.ctx.engine.topicStats(topic);
+    this.ctx.highWatermarks.advance(topic, stats.nextOffset);
+    const next = stats.nextOffset;
+    const groups: GroupDescription[] = [];
+    const seen = new Set<string>();
+    for (const g of this.ctx.groups.loadedGroups(topic)) {
+      seen.add(g.name);
+      groups.push({ group: g.name, committed: g.persisted, inFlight: g.inFlight, lag: Math.max(0, next - g.persisted) });
+    }
+    for (const [name, position] of Object.entries(stats.cursors)) {
+      if (seen.has(name) || name.startsWith('__')) continue;
+      groups.push({ group: name, committed: position, inFlight: 0, lag: Math.max(0, next - position) });
+    }
+    groups.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+    return { topic, firstOffset: stats.firstOffset, nextOffset: next, bytes: stats.bytes, groups };
+  }
+
+  private async seek(request: SeekRequest): Promise<object> {
+    this.requireTopic(request.topic, request.id);
+    const stats = await this.ctx.engine.topicStats(request.topic);
+    const to = request.to;
+    const target = to === 'earliest' ? stats.firstOffset : to === 'latest' ? stats.nextOffset : Math.min(Math.max(to, stats.firstOffset), stats.nextOffset);
+    const entry = await this.ctx.groups.get(request.topic, request.group);
+    entry.group.seek(target);
+    await this.ctx.groups.persist(entry);
+    this.ctx.waiters.notify(request.topic);
+    return { offset: target };
+  }
+
+  private requireTopic(topic: string, requestId: number): void {
+    if (!this.ctx.engine.hasTopic(topic)) {
+      throw new ProtocolError(ErrorCode.NOT_FOUND, `topic "${topic}" does not exist`, { requestId });
+    }
+  }
+}

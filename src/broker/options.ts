@@ -1,0 +1,112 @@
+/**
+ * Options of `startBroker`, their defaults, and validation. Everything is checked here, before the
+ * engine opens or a socket binds; an invalid value is a RangeError naming the option.
+ */
+import { FsyncSchedule, ReadConsistency } from '../engine/index.js';
+import type { Logger } from 'pino';
+import { FRAME_BYTES_CEILING, FRAME_BYTES_FLOOR } from '../protocol/index.js';
+import type { BrokerEngine } from './engine-port.js';
+import {
+  ACK_TIMEOUT_MS_DEFAULT,
+  ACK_TIMEOUT_MS_MAX,
+  ACK_TIMEOUT_MS_MIN,
+  CONNECTION_QUEUED_BYTES_MAX,
+  CONNECTIONS_MAX_DEFAULT,
+  FRAME_BYTES_MAX_DEFAULT,
+  HOST_DEFAULT,
+  PORT_DEFAULT,
+  SHUTDOWN_GRACE_MS_DEFAULT,
+} from './limits.js';
+
+/** Options of `startBroker`. */
+export interface BrokerOptions {
+  /** Data directory of the log (ignored when `engine` is given). Required otherwise. */
+  dataDir?: string;
+  /** Bind address. Default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 picks a free one (read it from `broker.port`). Default 9797. */
+  port?: number;
+  /** `sync-each` (default: an ack means the data is on disk), `<n>ms`, `none`, or a FsyncSchedule. */
+  fsync?: string | FsyncSchedule;
+  /** `strict` (default) or `at-least-once:<n>`, or a ReadConsistency. */
+  consistency?: string | ReadConsistency;
+  /** Largest request frame accepted. Default 16 MiB. */
+  maxFrameBytes?: number;
+  /** Open connections accepted at once. Default 1024. */
+  maxConnections?: number;
+  /** Lease of a record handed to a group member. Default 30,000 ms. */
+  ackTimeoutMs?: number;
+  /** When set, `hello` must carry this token. */
+  authToken?: string;
+  /** Longest a graceful stop waits for in-flight requests. Default 10,000 ms. */
+  shutdownGraceMs?: number;
+  /** Reply bytes queued per connection before reading from it pauses. Default 8 MiB. */
+  queuedBytesMax?: number;
+  /** Logger; default a pino logger at `info` on stdout. */
+  logger?: Logger;
+  /** An engine opened by the caller; `stop()` closes it too. Default: open one on `dataDir`. */
+  engine?: BrokerEngine;
+  /** Clock in ms since the epoch. Default Date.now. */
+  now?: () => number;
+}
+
+/** Options with every default filled in and checked. */
+export interface ResolvedBrokerOptions {
+  dataDir: string | undefined;
+  host: string;
+  port: number;
+  fsync: FsyncSchedule;
+  consistency: ReadConsistency;
+  maxFrameBytes: number;
+  maxConnections: number;
+  ackTimeoutMs: number;
+  authToken: string | undefined;
+  shutdownGraceMs: number;
+  queuedBytesMax: number;
+}
+
+/** Parses `strict` / `strictly-at-once` / `at-least-once:<n>`. */
+export function parseConsistency(text: string): ReadConsistency {
+  const t = text.trim().toLowerCase();
+  if (t === 'strict' || t === 'strictly-at-once') return ReadConsistency.StrictlyAtOnce;
+  const m = /^at-least-once(?::(\d+))?$/.exec(t);
+  if (m) return ReadConsistency.AtLeastOnce({ persistEvery: Number(m[1] ?? 1000) });
+  throw new RangeError(`unknown consistency "${text}": use strict or at-least-once:<n>`);
+}
+
+/** Formats a consistency mode the way the CLI spells it. */
+export function formatConsistency(c: ReadConsistency): string {
+  return c.kind === 'strictly-at-once' ? 'strict' : `at-least-once:${c.persistEvery}`;
+}
+
+function integerIn(name: string, value: number, min: number, max: number): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
+  }
+  return value;
+}
+
+/** Fills defaults and validates; throws RangeError on the first bad option. */
+export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
+  if (options.engine === undefined && (typeof options.dataDir !== 'string' || options.dataDir.length === 0)) {
+    throw new RangeError('dataDir is required');
+  }
+  const fsync = typeof options.fsync === 'string' ? FsyncSchedule.parse(options.fsync) : (options.fsync ?? FsyncSchedule.SyncEach);
+  const consistency =
+    typeof options.consistency === 'string' ? parseConsistency(options.consistency) : (options.consistency ?? ReadConsistency.StrictlyAtOnce);
+  const host = options.host ?? HOST_DEFAULT;
+  if (typeof host !== 'string' || host.length === 0) throw new RangeError('host must be a non-empty string');
+  return {
+    dataDir: options.dataDir,
+    host,
+    port: integerIn('port', options.port ?? PORT_DEFAULT, 0, 65535),
+    fsync,
+    consistency,
+    maxFrameBytes: integerIn('maxFrameBytes', options.maxFrameBytes ?? FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_FLOOR, FRAME_BYTES_CEILING),
+    maxConnections: integerIn('maxConnections', options.maxConnections ?? CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
+    ackTimeoutMs: integerIn('ackTimeoutMs', options.ackTimeoutMs ?? ACK_TIMEOUT_MS_DEFAULT, ACK_TIMEOUT_MS_MIN, ACK_TIMEOUT_MS_MAX),
+    authToken: options.authToken === '' ? undefined : options.authToken,
+    shutdownGraceMs: integerIn('shutdownGraceMs', options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS_DEFAULT, 0, 10 * 60 * 1000),
+    queuedBytesMax: integerIn('queuedBytesMax', options.queuedBytesMax ?? CONNECTION_QUEUED_BYTES_MAX, 64 * 1024, 2 ** 31),
+  };
+}

@@ -1,0 +1,15 @@
+/**
+ * What request handlers know about the connection a request came on. The connection owns it;
+ * handlers read it (and `hello` marks it greeted).
+ */
+export interface Session {
+  /** Unique per broker; the owner id of the leases this connection holds. */
+  readonly id: number;
+  /** Set by a successful hello. */
+  greeted: boolean;
+  clientId: string | undefined;
+  /** Set when the socket closed; long-polls stop waiting and group hand-outs are not leased. */
+  closed: boolean;
+  /** Long-polls of this connection in progress, woken when it closes. */
+  readonly waiters: Set<{ wake(): void }>;
+}
