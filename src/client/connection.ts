@@ -185,7 +185,7 @@ export class Connection {
     for (;;) {
       let lastError: Error | undefined;
       try {
-        const closed = await this.#open(everConnected);
+        const { closed } = await this.#open(everConnected);
         everConnected = true;
         attempt = 0;
         if (first) {
@@ -224,8 +224,9 @@ export class Connection {
     }
   }
 
-  /** Opens a transport and says hello; resolves with a promise of the transport's end. */
-  async #open(reconnected: boolean): Promise<Promise<Error | undefined>> {
+  /** Opens a transport and says hello; `closed` settles when that transport ends. (Boxed: an async
+   * function returning a bare promise would wait for it.) */
+  async #open(reconnected: boolean): Promise<{ closed: Promise<Error | undefined> }> {
     const attempt = AbortSignal.any([this.#closing.signal, AbortSignal.timeout(this.#settings.connectTimeoutMs)]);
     let closedResolve!: (error: Error | undefined) => void;
     const closed = new Promise<Error | undefined>((resolve) => (closedResolve = resolve));
@@ -280,7 +281,7 @@ export class Connection {
     this.#generation += 1;
     this.#listener.onConnected({ broker: this.#helloResult.broker, reconnected });
     for (const waiter of this.#connectedWaiters.splice(0)) waiter();
-    return closed;
+    return { closed };
   }
 
   #connectError(error: unknown, attempt: AbortSignal): Error {
