@@ -1,8 +1,13 @@
 /**
- * Owns the segment files: creates them preallocated and zero-filled (durable appends into blocks
- * that already exist on disk are 1.5–2× faster than into a growing or sparse file here, and a full
- * disk then shows up at one clean point — creating a segment — instead of in the middle of a write),
- * hands out slots in order, keeps one spare segment ready, and deletes segments that are reclaimed.
+ * Owns the segment files: creates them at full size, hands out slots in order, keeps one spare
+ * segment ready, and deletes segments that are reclaimed.
+ *
+ * Under SyncEach segments are zero-filled and synced when created: fdatasync into blocks that
+ * already exist on disk skips the journal commit for new extents, which made durable appends
+ * 1.5–2× faster here (shared/reference/platform-notes.md), and a full disk then shows up at one
+ * clean point — creating a segment. Under the other schedules the zero-fill would double the bytes
+ * written for no latency gain, so segments are sized sparse (ftruncate); a full disk then surfaces
+ * in a data write, which the write pipeline rolls back.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -26,6 +31,7 @@ export class SegmentManager {
     readonly slotBytes: number,
     readonly slotCount: number,
     private readonly logger: Logger,
+    private readonly zeroFill: boolean,
   ) {}
 
   /** Bytes of one segment file. */
@@ -79,7 +85,8 @@ export class SegmentManager {
     }
     try {
       await handle.writev([encodeSegmentHeader({ id, slotBytes: this.slotBytes, slotCount: this.slotCount })], 0);
-      await handle.preallocateZeroed(this.segmentBytes);
+      if (this.zeroFill) await handle.preallocateZeroed(this.segmentBytes);
+      else await handle.truncate(this.segmentBytes);
       await handle.datasync();
       await this.io.syncDir(this.dir);
     } catch (error) {

@@ -162,7 +162,7 @@ export class Walrus {
     const lock = DirLock.acquire(dir);
     try {
       const checkpoint = await readCheckpoint(io, dir);
-      const segments = new SegmentManager(io, dir, opts.blockBytes, opts.blocksPerSegment, logger);
+      const segments = new SegmentManager(io, dir, opts.blockBytes, opts.blocksPerSegment, logger, opts.fsync.kind === 'sync-each');
       const recovered = await recover(io, dir, segments, checkpoint, logger);
       const { store, positions, cutBytes } = await CursorStore.open(io, dir);
       if (cutBytes > 0) logger.warn({ bytes: cutBytes }, 'torn tail of the cursor log cut off');

@@ -15,7 +15,7 @@ import type { FileHandle } from './file-io.js';
 import type { FsyncSchedule } from './consistency.js';
 import type { SegmentManager } from './segment-manager.js';
 import type { TopicLog } from './topic-log.js';
-import { writeEntryHeader } from './entry-format.js';
+import { writeEntryHeader, writeEntryInline } from './entry-format.js';
 import { encodeBlockHeader } from './block-format.js';
 import { IoError, toEngineError, WalrusError } from './errors.js';
 import { BLOCK_HEADER_BYTES, ENTRY_HEADER_BYTES } from './limits.js';
@@ -409,13 +409,13 @@ function encodeRun(run: Run, now: number, epoch: number): { buffers: Uint8Array[
     let position = item.position;
     for (let i = 0; i < n; i++) {
       const payload = item.req.payloads[i];
-      writeEntryHeader(staging, at, payload, offset, now, epoch, n - 1 - i, block.seed);
       block.noteEntry(offset, position);
-      at += ENTRY_HEADER_BYTES;
       if (payload.length < COPY_BYTES_MAX) {
-        staging.set(payload, at);
-        at += payload.length;
+        writeEntryInline(staging, at, payload, offset, now, epoch, n - 1 - i, block.seed);
+        at += ENTRY_HEADER_BYTES + payload.length;
       } else {
+        writeEntryHeader(staging, at, payload, offset, now, epoch, n - 1 - i, block.seed);
+        at += ENTRY_HEADER_BYTES;
         buffers.push(staging.subarray(segmentStart, at), payload);
         segmentStart = at;
       }
