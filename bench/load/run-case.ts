@@ -234,10 +234,11 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     let lastProduced = 0;
     let lastConsumed = 0;
     const ticker = setInterval(() => {
-      const s = (performance.now() - started) / 1000;
+      const s = (performance.now() - started - base.warmupMs) / 1000;
       const produced = sum(producers);
       const consumed = sum(consumers);
-      const parts = [`  ${spec.system} | ${spec.name} | ${s.toFixed(0)}/${spec.durationS} s`];
+      const clock = s < 0 ? 'warm-up' : `${s.toFixed(0)}/${spec.durationS} s`;
+      const parts = [`  ${spec.system} | ${spec.name} | ${clock}`];
       if (producers.length > 0) parts.push(`produced ${produced.toLocaleString()} (${(produced - lastProduced).toLocaleString()}/s)`);
       if (consumers.length > 0) parts.push(`consumed ${consumed.toLocaleString()} (${(consumed - lastConsumed).toLocaleString()}/s)`);
       progressLine(parts.join(' | '));

@@ -1,7 +1,9 @@
+import { connect, type Consumer, type Producer, type WalrusClient } from '../../src/client/index.js';
 import type { ConsumerClient, ProducerClient, TargetDriver, TargetSpec } from './types.js';
 
 /** Records per consumer batch, matching the Redis consumer's XREADGROUP COUNT. */
 export const WALRUS_BATCH_RECORDS = 100;
+
 /**
  * Producer linger (WALRUS_LINGER_MS); unset = the SDK's default. The window of sends in flight
  * already gathers batches, so linger mostly adds latency here.
@@ -11,47 +13,16 @@ function lingerMs(): number | undefined {
   return raw === undefined || raw === '' ? undefined : Number(raw);
 }
 
-/** The part of our SDK (src/client, issue 5) that the benchmark uses. */
-interface SdkBatch {
-  readonly messages: readonly { readonly value: Uint8Array }[];
-  commit(): Promise<void>;
-}
-interface SdkConsumer {
-  batches(options: { maxRecords: number; maxWaitMs: number; signal?: AbortSignal }): AsyncIterable<SdkBatch>;
-}
-interface SdkProducer {
-  send(topic: string, value: Buffer): Promise<unknown>;
-}
-interface SdkClient {
-  producer(options?: { lingerMs?: number }): SdkProducer;
-  consumer(options: { topic: string; group: string }): SdkConsumer;
-  admin: {
-    createTopic(topic: string): Promise<unknown>;
-    seek(topic: string, group: string, to: 'earliest'): Promise<unknown>;
-  };
-  close(options?: { timeoutMs?: number }): Promise<unknown>;
-}
-interface Sdk {
-  connect(options: { host: string; port: number; clientId?: string; reconnect?: false }): Promise<SdkClient>;
-}
-
-/** Loaded at run time so that bench/ typechecks while the SDK is still being written. */
-async function loadSdk(): Promise<Sdk> {
-  const url = new URL('../../src/client/index.js', import.meta.url).href;
-  return (await import(url)) as Sdk;
-}
-
-async function open(spec: TargetSpec, clientId: string): Promise<SdkClient> {
-  const sdk = await loadSdk();
+function open(spec: TargetSpec, clientId: string): Promise<WalrusClient> {
   // No reconnect: a broker that goes away should fail the run, not stall it.
-  return sdk.connect({ host: spec.host, port: spec.port, clientId, reconnect: false });
+  return connect({ host: spec.host, port: spec.port, clientId, reconnect: false });
 }
 
 class WalrusProducer implements ProducerClient {
-  private readonly producer: SdkProducer;
+  private readonly producer: Producer;
 
   constructor(
-    private readonly client: SdkClient,
+    private readonly client: WalrusClient,
     private readonly topic: string,
   ) {
     const linger = lingerMs();
@@ -68,17 +39,20 @@ class WalrusProducer implements ProducerClient {
 }
 
 class WalrusConsumer implements ConsumerClient {
+  private readonly consumer: Consumer;
+
   constructor(
-    private readonly client: SdkClient,
-    private readonly spec: TargetSpec,
-  ) {}
+    private readonly client: WalrusClient,
+    spec: TargetSpec,
+  ) {
+    this.consumer = client.consumer({ topic: spec.topic, group: spec.group });
+  }
 
   async run(onMessage: (value: Uint8Array) => void, signal: AbortSignal): Promise<void> {
-    const consumer = this.client.consumer({ topic: this.spec.topic, group: this.spec.group });
     let commit: Promise<void> | undefined;
     try {
       // maxWaitMs 0: take what is buffered; the SDK's prefetch long-polls underneath.
-      for await (const batch of consumer.batches({ maxRecords: WALRUS_BATCH_RECORDS, maxWaitMs: 0, signal })) {
+      for await (const batch of this.consumer.batches({ maxRecords: WALRUS_BATCH_RECORDS, maxWaitMs: 0, signal })) {
         for (const message of batch.messages) onMessage(message.value);
         // One commit in flight, overlapping the next fetch (as the Redis consumer overlaps XACK).
         if (commit !== undefined) await commit;
