@@ -32,3 +32,4 @@ clean:
 
 # Benchmark targets against a live broker and its peers live beside the load generators.
 -include bench/bench.mk
+-include test/soak.mk
