@@ -94,12 +94,16 @@ function spawnWorker(task: WorkerTask): WorkerHandle {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let markReady: () => void = () => {};
+  let failReady: (error: Error) => void = () => {};
   let fail: (error: Error) => void = () => {};
   const handle: WorkerHandle = {
     task,
     child,
     count: 0,
-    ready: new Promise<void>((resolve) => (markReady = resolve)),
+    ready: new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    }),
     done: new Promise<WorkerReport>((resolve, reject) => {
       fail = reject;
       child.on('message', (message: WorkerMessage) => {
@@ -122,7 +126,9 @@ function spawnWorker(task: WorkerTask): WorkerHandle {
       child.on('exit', (code, signal) => fail(new Error(`${task.role} ${task.workerId} exited (${code ?? signal})`)));
     }),
   };
-  handle.done.catch(() => undefined);
+  // A worker that dies before `ready` fails the wait for ready at once, not after READY_MS_MAX.
+  handle.done.catch((error: Error) => failReady(error));
+  handle.ready.catch(() => undefined);
   return handle;
 }
 

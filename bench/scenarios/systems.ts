@@ -109,8 +109,13 @@ export async function startWalrus(fsync: string, config: BenchConfig): Promise<S
     mkdirSync(BROKER_PROFILE_DIR, { recursive: true });
     nodeArgs.push('--cpu-prof', '--cpu-prof-dir', BROKER_PROFILE_DIR, '--cpu-prof-name', `broker-${fsync}-${Date.now()}.cpuprofile`);
   }
-  const args = [...nodeArgs, BROKER_CLI, '--host', LOOPBACK_HOST, '--port', '0', '--data-dir', dataDir, '--fsync', fsync];
-  const env = { ...process.env, WALRUS_LOG_LEVEL: process.env.WALRUS_LOG_LEVEL ?? 'info' };
+  const args = [
+    ...nodeArgs, BROKER_CLI, '--host', LOOPBACK_HOST, '--port', '0', '--data-dir', dataDir, '--fsync', fsync, '--log-level', 'info',
+  ];
+  // The daemon reads WALRUS_* variables as flag fallbacks (yargs env prefix); the benchmark's own
+  // knobs share that prefix, so none of them may reach it. Flags say everything it needs.
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('WALRUS_')) env[key] = value;
   const server = await spawnServer(`walrus-broker (${fsync})`, process.execPath, args, 0, async (output) => {
     const deadline = Date.now() + SERVER_START_MS_MAX;
     while (Date.now() < deadline) {
