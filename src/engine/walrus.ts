@@ -248,7 +248,9 @@ export class Walrus {
     validateTopic(topic);
     const log = this.topicMap.get(topic);
     if (!log) throw new TopicNotFoundError(topic);
-    await this.pipeline.idle();
+    // Appends queued before the delete finish first; the delete then happens in one synchronous step.
+    while (log.pendingAppends > 0) await this.pipeline.idle();
+    if (this.topicMap.get(topic) !== log) return;
     this.topicMap.delete(topic);
     for (const block of log.blocks) block.segment.blocks.delete(block);
     await this.persistRecord(encodeTopicDrop(topic));
