@@ -14,8 +14,10 @@ export type Deserializer<T> = (bytes: Buffer) => T;
 /** Serializes with `JSON.stringify` as UTF-8. */
 export const jsonSerializer: Serializer<unknown> = (value) => Buffer.from(JSON.stringify(value), 'utf8');
 
-/** Parses UTF-8 JSON. */
-export const jsonDeserializer: Deserializer<unknown> = (bytes) => JSON.parse(bytes.toString('utf8')) as unknown;
+/** Parses UTF-8 JSON. Generic so `consumer<Order>({ deserializer: jsonDeserializer })` types `msg.value`; nothing checks the shape. */
+export function jsonDeserializer<T = unknown>(bytes: Buffer): T {
+  return JSON.parse(bytes.toString('utf8')) as T;
+}
 
 // One codec instance shared by both hooks: plain maps, no record extension, so any msgpack reader
 // (not only msgpackr) can decode what we write. Immutable configuration, so sharing is safe.
@@ -24,5 +26,7 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 /** Serializes with msgpack (plain maps, readable by any msgpack library). */
 export const msgpackSerializer: Serializer<unknown> = (value) => packr.pack(value);
 
-/** Parses msgpack. */
-export const msgpackDeserializer: Deserializer<unknown> = (bytes) => packr.unpack(bytes) as unknown;
+/** Parses msgpack. Generic like `jsonDeserializer`; nothing checks the shape. */
+export function msgpackDeserializer<T = unknown>(bytes: Buffer): T {
+  return packr.unpack(bytes) as T;
+}
