@@ -176,3 +176,20 @@ describe('FrameEncoder', () => {
     expect(enc.pendingBytes).toBe(before);
   });
 });
+
+describe('captured bytes (the example exchange in docs/protocol.md)', () => {
+  const requestHex = '0000002284a26f70a770726f64756365a2696401a5746f706963a174a576616c7565c4026869';
+  const replyHex = '0000002484a2696401a26f6bc3a66f666673657400a974696d657374616d70cf0000019ab697e800';
+
+  it('the encoder produces the documented request and reply bytes exactly', () => {
+    expect(encodeFrame({ op: 'produce', id: 1, topic: 't', value: Buffer.from('hi') }).toString('hex')).toBe(requestHex);
+    expect(encodeFrame({ id: 1, ok: true, offset: 0, timestamp: 1764000000000 }).toString('hex')).toBe(replyHex);
+  });
+
+  it('the decoder reads the documented bytes', () => {
+    const { decoder, messages } = collect();
+    decoder.push(Buffer.from(requestHex + replyHex, 'hex'));
+    expect(messages[0]).toEqual({ op: 'produce', id: 1, topic: 't', value: Buffer.from('hi') });
+    expect(messages[1]).toEqual({ id: 1, ok: true, offset: 0, timestamp: 1764000000000 });
+  });
+});

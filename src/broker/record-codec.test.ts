@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { RecordCodec, RECORD_TAG_META, RECORD_TAG_VALUE } from './record-codec.js';
+import { countWithinBudget } from './fetch-budget.js';
+
+describe('RecordCodec', () => {
+  const codec = new RecordCodec();
+
+  it('stores a value-only record as one tag byte plus the value', () => {
+    const stored = codec.encode({ value: Buffer.from('hello') });
+    expect(stored[0]).toBe(RECORD_TAG_VALUE);
+    expect(stored.length).toBe(6);
+    const back = codec.decode(7, 123, stored);
+    expect(back).toEqual({ offset: 7, timestamp: 123, value: Buffer.from('hello') });
+  });
+
+  it('round-trips key and headers, empty values included', () => {
+    for (const record of [
+      { value: Buffer.alloc(0), key: Buffer.from('k') },
+      { value: Buffer.from('v'), headers: { a: 'x', b: Buffer.from([0, 1]) } },
+      { value: Buffer.alloc(70_000, 9), key: Buffer.alloc(0), headers: {} },
+    ]) {
+      const stored = codec.encode(record);
+      expect(stored[0]).toBe(RECORD_TAG_META);
+      const back = codec.decode(1, 2, stored);
+      expect(Buffer.from(back.value)).toEqual(Buffer.from(record.value));
+      expect(back.key === undefined ? undefined : Buffer.from(back.key)).toEqual(record.key);
+      if (record.headers) expect(Object.keys(back.headers!)).toEqual(Object.keys(record.headers));
+    }
+  });
+
+  it('serves entries it did not write (other tags, truncated meta) whole as the value', () => {
+    for (const raw of [Buffer.alloc(0), Buffer.from([7, 1, 2]), Buffer.from([RECORD_TAG_META, 0, 0]), Buffer.from([RECORD_TAG_META, 0, 0, 0, 9, 1])]) {
+      expect(codec.decode(0, 0, raw).value).toBe(raw);
+    }
+  });
+});
+
+describe('countWithinBudget', () => {
+  const rec = (n: number) => ({ offset: 0, timestamp: 0, value: Buffer.alloc(n) });
+  it('always keeps the first record and stops before the budget is exceeded', () => {
+    expect(countWithinBudget([], 10)).toBe(0);
+    expect(countWithinBudget([rec(1000)], 10)).toBe(1);
+    expect(countWithinBudget([rec(36), rec(36), rec(36)], 200)).toBe(2);
+    expect(countWithinBudget([rec(36), rec(36), rec(36)], 300)).toBe(3);
+  });
+});
