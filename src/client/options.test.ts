@@ -50,7 +50,7 @@ describe('resolveProducerOptions', () => {
 describe('resolveConsumerOptions', () => {
   it('fills defaults', () => {
     const settings = resolveConsumerOptions({ topic: 'orders', group: 'billing' });
-    expect(settings).toMatchObject({ autoCommit: false, ackTimeoutMs: 30_000 });
+    expect(settings).toMatchObject({ autoCommit: false, ackTimeoutMs: undefined });
   });
 
   it('rejects bad names with INVALID_ARGUMENT and bad sizes with INVALID_OPTION', () => {

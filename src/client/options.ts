@@ -35,7 +35,8 @@ export interface ConsumerSettings<T> {
   readonly topic: string;
   readonly group: string;
   readonly maxBufferedBytes: number;
-  readonly ackTimeoutMs: number;
+  /** Undefined unless the caller asked: then the broker's own lease applies. */
+  readonly ackTimeoutMs: number | undefined;
   readonly autoCommit: boolean;
   readonly deserializer: Deserializer<T> | undefined;
 }
@@ -153,7 +154,10 @@ export function resolveConsumerOptions<T>(options: ConsumerOptions<T>): Consumer
     topic: validateName('topic', options.topic),
     group: validateName('group', options.group),
     maxBufferedBytes: integerIn('maxBufferedBytes', options.maxBufferedBytes, limits.BUFFERED_BYTES_DEFAULT, 1, limits.BUFFERED_BYTES_MAX),
-    ackTimeoutMs: integerIn('ackTimeoutMs', options.ackTimeoutMs, limits.ACK_TIMEOUT_MS_DEFAULT, limits.ACK_TIMEOUT_MS_MIN, limits.ACK_TIMEOUT_MS_MAX),
+    ackTimeoutMs:
+      options.ackTimeoutMs === undefined
+        ? undefined
+        : integerIn('ackTimeoutMs', options.ackTimeoutMs, limits.ACK_TIMEOUT_MS_DEFAULT, limits.ACK_TIMEOUT_MS_MIN, limits.ACK_TIMEOUT_MS_MAX),
     autoCommit: options.autoCommit ?? false,
     deserializer: optionalFunction<Deserializer<T>>('deserializer', options.deserializer),
   });

@@ -87,7 +87,11 @@ export interface ConsumerOptions<T = Buffer> {
   group: string;
   /** Prefetch bound: payload bytes held ahead of the reader (plus at most one fetch's overshoot). Default 4 MiB. */
   maxBufferedBytes?: number;
-  /** Lease the broker gives each handed-out record before redelivering it elsewhere. Default 30,000 ms. */
+  /**
+   * Lease asked for on each fetch (`fetch.ackTimeoutMs`): how long a handed-out record stays yours
+   * before the broker gives it to another member. A broker that leases per group, as this build does,
+   * ignores it and applies its `--ack-timeout-ms` (default 30,000 ms). 100 … 86,400,000.
+   */
   ackTimeoutMs?: number;
   /** Commit each message when the loop asks for the next one (i.e. after the handler). Default false. */
   autoCommit?: boolean;
