@@ -176,7 +176,7 @@ export class Consumer<T = Buffer> implements MessageOwner {
         if (this.#settings.autoCommit && this.#lastYielded !== undefined) {
           const last = this.#lastYielded;
           this.#lastYielded = undefined;
-          this.#commits.done(last.sequence).catch((error: Error) => (this.#failure ??= error));
+          this.commitMessage(last as ConsumedMessage<unknown>).catch((error: Error) => (this.#failure ??= error));
         }
         const taken = await this.#take(max, waitMs, signal);
         if (taken === undefined) end();
@@ -339,6 +339,7 @@ export class Consumer<T = Buffer> implements MessageOwner {
     this.#buffer.clear();
     this.#commits.reset();
     this.#lastYielded = undefined;
+    this.#wakeFetcher?.(); // it may be waiting for room the clear just made
   }
 }
 
