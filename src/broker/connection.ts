@@ -15,6 +15,7 @@ import { ErrorCode, ErrorCodes, FrameDecoder, FrameEncoder, ProtocolError, valid
 import type { Request } from '../protocol/index.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Session } from './session.js';
+import { ReplyBudget } from './reply-budget.js';
 import { toWireError } from './wire-error.js';
 
 /** What a connection needs from the broker. */
@@ -27,6 +28,17 @@ export interface ConnectionContext {
   isStopping(): boolean;
   /** Called once, after the socket closed. */
   onClosed(connection: Connection): void;
+}
+
+/** What `Connection.stats()` reports. */
+export interface ConnectionStats {
+  id: number;
+  clientId: string | undefined;
+  /** Reply bytes queued in the socket and not yet flushed. */
+  queuedBytes: number;
+  requestsInFlight: number;
+  /** True while reading from the socket is paused for backpressure. */
+  readPaused: boolean;
 }
 
 /** Serves one socket. */
@@ -48,7 +60,14 @@ export class Connection {
   constructor(socket: Socket, id: number, ctx: ConnectionContext) {
     this.socket = socket;
     this.ctx = ctx;
-    this.session = { id, greeted: false, clientId: undefined, closed: false, waiters: new Set() };
+    this.session = {
+      id,
+      greeted: false,
+      clientId: undefined,
+      closed: false,
+      waiters: new Set(),
+      replyBudget: new ReplyBudget(ctx.queuedBytesMax, () => this.socket.writableLength + this.encoder.pendingBytes),
+    };
     this.logger = ctx.logger.child({ conn: id });
     this.decoder = new FrameDecoder({
       maxFrameBytes: ctx.maxFrameBytes,
@@ -57,7 +76,10 @@ export class Connection {
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.decoder.push(chunk));
-    socket.on('drain', () => this.updateReading());
+    socket.on('drain', () => {
+      this.session.replyBudget.pump();
+      this.updateReading();
+    });
     socket.on('error', (error) => this.logger.debug({ err: error.message }, 'socket error'));
     socket.on('close', () => this.onClose());
   }
@@ -65,6 +87,17 @@ export class Connection {
   /** Requests being served. */
   get inFlight(): number {
     return this.requestsInFlight;
+  }
+
+  /** Backpressure state, for `Broker.stats()`. */
+  stats(): ConnectionStats {
+    return {
+      id: this.session.id,
+      clientId: this.session.clientId,
+      queuedBytes: this.socket.writableLength + this.encoder.pendingBytes,
+      requestsInFlight: this.requestsInFlight,
+      readPaused: this.readPaused,
+    };
   }
 
   /** Resolves when no request is being served on this connection. */
@@ -134,6 +167,7 @@ export class Connection {
         this.idleWaiters = [];
         for (const resolve of waiters) resolve();
       }
+      this.session.replyBudget.pump();
       this.updateReading();
     }
   }
@@ -161,6 +195,7 @@ export class Connection {
     if (this.session.closed) return;
     if (this.encoder.pendingBytes > 0) this.socket.write(this.encoder.take());
     if (this.ending) this.socket.end();
+    this.session.replyBudget.pump();
     this.updateReading();
   }
 
@@ -182,6 +217,7 @@ export class Connection {
     if (this.session.closed) return;
     this.session.closed = true;
     this.decoder.stop();
+    this.session.replyBudget.close();
     for (const waiter of this.session.waiters) waiter.wake();
     this.ctx.onClosed(this);
   }

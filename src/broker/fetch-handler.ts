@@ -53,13 +53,23 @@ export class FetchHandler {
       const waiter = waitMs > 0 ? ctx.waiters.add(request.topic) : undefined;
       if (waiter !== undefined) session.waiters.add(waiter);
       try {
-        const records =
-          request.group === undefined
-            ? await this.readPlain(request.topic, request.offset ?? 0, maxRecords, maxBytes)
-            : await this.handOut(request.topic, request.group, maxRecords, maxBytes, session);
+        // Reserve reply bytes before reading (reply-budget.ts); a waiting long-poll holds none.
+        const admitted = session.replyBudget.acquire(maxBytes);
+        if (admitted !== undefined) await admitted;
+        let records: FetchedRecord[];
+        let highWatermark: number;
+        try {
+          records =
+            request.group === undefined
+              ? await this.readPlain(request.topic, request.offset ?? 0, maxRecords, maxBytes)
+              : await this.handOut(request.topic, request.group, maxRecords, maxBytes, session);
+          highWatermark = await ctx.highWatermarks.get(request.topic);
+        } finally {
+          session.replyBudget.release(maxBytes);
+        }
         const remainingMs = deadlineMs - ctx.now();
         if (records.length > 0 || waiter === undefined || remainingMs <= 0 || session.closed || ctx.isStopping()) {
-          return { records, highWatermark: await ctx.highWatermarks.get(request.topic) };
+          return { records, highWatermark };
         }
         await waiter.wait(remainingMs);
       } finally {

@@ -7,4 +7,5 @@ export type { Broker } from './server.js';
 export { resolveBrokerOptions, parseConsistency, formatConsistency } from './options.js';
 export type { BrokerOptions, ResolvedBrokerOptions } from './options.js';
 export type { BrokerEngine } from './engine-port.js';
+export type { ConnectionStats } from './connection.js';
 export { PORT_DEFAULT, HOST_DEFAULT, ACK_TIMEOUT_MS_DEFAULT, CONNECTIONS_MAX_DEFAULT, FRAME_BYTES_MAX_DEFAULT } from './limits.js';

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { FsyncSchedule, Walrus } from '../engine/index.js';
 import { ErrorCode } from '../protocol/index.js';
 import { Connection } from './connection.js';
+import type { ConnectionStats } from './connection.js';
 import { Dispatcher } from './dispatcher.js';
 import type { BrokerEngine } from './engine-port.js';
 import { fetchBytesMax } from './fetch-budget.js';
@@ -39,6 +40,8 @@ export interface Broker {
   readonly engine: BrokerEngine;
   /** Open connections. */
   readonly connectionCount: number;
+  /** Per-connection backpressure state (for tests and diagnostics). */
+  stats(): { connections: ConnectionStats[] };
   /** Graceful stop; idempotent. Resolves once the engine is closed. */
   stop(): Promise<void>;
 }
@@ -204,6 +207,9 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     engine,
     get connectionCount() {
       return connections.size;
+    },
+    stats() {
+      return { connections: [...connections].map((c) => c.stats()) };
     },
     stop(): Promise<void> {
       if (stopped.promise === undefined) stopped.promise = stop();

@@ -1,3 +1,5 @@
+import type { ReplyBudget } from './reply-budget.js';
+
 /**
  * What request handlers know about the connection a request came on. The connection owns it;
  * handlers read it (and `hello` marks it greeted).
@@ -12,4 +14,6 @@ export interface Session {
   closed: boolean;
   /** Long-polls of this connection in progress, woken when it closes. */
   readonly waiters: Set<{ wake(): void }>;
+  /** Byte budget fetches reserve before reading (backpressure across pipelined fetches). */
+  readonly replyBudget: ReplyBudget;
 }
