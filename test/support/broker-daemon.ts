@@ -39,7 +39,7 @@ export class BrokerDaemon {
   /** Starts the process and waits for its `listening` log line; rejects with its output if it exits first. */
   async start(): Promise<number> {
     if (this.child) throw new Error('daemon already running');
-    const child = spawn(process.execPath, [...daemonEntry(), '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, '--log-level', 'info', ...this.args], {
+    const child = spawn(process.execPath, [...daemonEntry(), '--host', '127.0.0.1', '--port', String(this.port), '--data-dir', this.dataDir, ...(this.args.includes('--log-level') ? [] : ['--log-level', 'info']), ...this.args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, WALRUS_PORT: '', WALRUS_DATA_DIR: '' },
