@@ -3,10 +3,13 @@
  * write→fdatasync linked in one submission.
  *
  * Two descriptors per file: `fd` (buffered) for reads, truncation, growth and syncs, and `directFd`
- * (O_DIRECT, -1 where the filesystem refuses it, e.g. tmpfs). A write goes direct when the pages it
- * touches lie wholly inside the file's current size — the preallocated, zero-filled segment space —
- * so a direct write never changes the file size and needs no metadata in its fdatasync. Writes that
- * grow the file, or exceed DIRECT_WRITE_BYTES_MAX, go through the page cache (IORING_OP_WRITEV).
+ * (O_DIRECT; -1 under policy `never` or where the filesystem refuses it). A write goes direct when
+ * the policy allows it — `synced` (default): only `writevAndSync`; `always`: plain `writev` too —
+ * and the pages it touches lie wholly inside the file's current size, the preallocated zero-filled
+ * segment space, so a direct write never changes the file size and its fdatasync needs no metadata.
+ * Every other write goes through the page cache with writevSync (then a ring fdatasync when synced).
+ * Why `synced`: an O_DIRECT write waits for the device, which pays off when an fdatasync follows at
+ * once and loses 2-20x to a page-cache copy when none does (bench/engine-backends.ts).
  *
  * Unaligned writes. The engine packs entries back to back, so writes start and end mid-page while
  * O_DIRECT moves whole, aligned pages. A direct write therefore rewrites every page it touches: the
@@ -15,10 +18,12 @@
  * direct write (the next append nearly always starts in it), else from a read of the disk. Invariant:
  * `tailPage` equals what the disk holds for page `tailPageIndex` once every submitted write completes.
  *
- * Ordering. Two writes whose pages overlap must not be in flight together when either is direct: the
- * kernel may complete them in either order and the older page image would win. `spans` holds the
- * pages of writes in flight; a write waits for overlapping ones to finish (their writes, not their
- * syncs) before it composes its pages. Appends to one file thus proceed one write at a time, while
+ * Ordering. A direct write must not be in flight together with another write to one of its pages:
+ * the kernel may complete them in either order and the older page image would win. `spans` holds the
+ * pages of direct writes in flight (page-cache writes are synchronous, never in flight); every write
+ * waits for overlapping spans to finish (their writes, not their syncs) before it touches its pages.
+ * Mixing the two kinds on one page is coherent: the kernel writes back and drops cached pages before
+ * a direct write or read of them. Appends to one file thus proceed one write at a time, while
  * each write's fdatasync overlaps the next write.
  *
  * Reads go through the page cache (buffered fd), which O_DIRECT writes bypass. The kernel drops cached
@@ -50,7 +55,6 @@ const ftruncate = promisify(fs.ftruncate);
 interface Span {
   firstPage: number;
   lastPage: number;
-  direct: boolean;
   done: Promise<void>;
   release: () => void;
 }
@@ -76,6 +80,8 @@ export class UringFileHandle implements FileHandle {
     private readonly directFd: number,
     sizeBytes: number,
     private readonly context: UringFileContext,
+    /** Plain `writev` goes direct too (policy `always`); else only `writevAndSync` does. */
+    private readonly directUnsynced: boolean,
   ) {
     this.sizeBytes = sizeBytes;
   }
@@ -109,7 +115,7 @@ export class UringFileHandle implements FileHandle {
     // buffered fd as the fs backend does: page-cache reads cost a few µs, less than a loop turn.
     const firstPage = Math.floor(position / PAGE_BYTES);
     const lastPage = Math.floor((position + length - 1) / PAGE_BYTES);
-    for (let blocker = this.overlapping(firstPage, lastPage, false); blocker !== undefined; blocker = this.overlapping(firstPage, lastPage, false)) {
+    for (let blocker = this.overlapping(firstPage, lastPage); blocker !== undefined; blocker = this.overlapping(firstPage, lastPage)) {
       await blocker.done;
     }
     let done = 0;
@@ -169,32 +175,36 @@ export class UringFileHandle implements FileHandle {
     const end = position + total;
     const firstPage = Math.floor(position / PAGE_BYTES);
     const lastPage = Math.floor((end - 1) / PAGE_BYTES);
-    const direct = this.directFd >= 0 && (lastPage + 1) * PAGE_BYTES <= this.sizeBytes && total <= DIRECT_WRITE_BYTES_MAX;
+    const direct =
+      this.directFd >= 0 &&
+      (sync || this.directUnsynced) &&
+      (lastPage + 1) * PAGE_BYTES <= this.sizeBytes &&
+      total <= DIRECT_WRITE_BYTES_MAX;
     // Check and register with no await in between, or a write arriving meanwhile could slip past.
-    for (let blocker = this.overlapping(firstPage, lastPage, direct); blocker !== undefined; blocker = this.overlapping(firstPage, lastPage, direct)) {
+    for (let blocker = this.overlapping(firstPage, lastPage); blocker !== undefined; blocker = this.overlapping(firstPage, lastPage)) {
       await blocker.done;
     }
+    if (!direct) return this.writeBuffered(buffers, position, end, firstPage, lastPage, sync);
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
-    const span: Span = { firstPage, lastPage, direct, done, release };
+    const span: Span = { firstPage, lastPage, done, release };
     span.release = () => {
       this.spans.delete(span);
       release();
     };
     this.spans.add(span);
     try {
-      if (direct) await this.writeDirect(buffers, position, end, span, sync);
-      else await this.writeBuffered(buffers, position, end, span, sync);
+      await this.writeDirect(buffers, position, end, span, sync);
     } finally {
       span.release();
     }
   }
 
-  /** An in-flight write sharing a page with [firstPage, lastPage] when either is direct. */
-  private overlapping(firstPage: number, lastPage: number, direct: boolean): Span | undefined {
+  /** An in-flight direct write sharing a page with [firstPage, lastPage]. */
+  private overlapping(firstPage: number, lastPage: number): Span | undefined {
     if (this.spans.size === 0) return undefined;
     for (const s of this.spans) {
-      if ((s.direct || direct) && s.firstPage <= lastPage && firstPage <= s.lastPage) return s;
+      if (s.firstPage <= lastPage && firstPage <= s.lastPage) return s;
     }
     return undefined;
   }
@@ -226,13 +236,33 @@ export class UringFileHandle implements FileHandle {
     }
   }
 
-  private async writeBuffered(buffers: readonly Uint8Array[], position: number, end: number, span: Span, sync: boolean): Promise<void> {
-    if (this.tailPageIndex >= span.firstPage && this.tailPageIndex <= span.lastPage) this.tailPageIndex = -1;
-    const list = buffers.length <= WRITEV_BUFFERS_MAX ? buffers : [Buffer.concat(buffers)];
-    await this.writeFully(this.fd, list, position, sync, 1, () => {
-      if (end > this.sizeBytes) this.sizeBytes = end;
-      span.release();
-    });
+  /**
+   * Page-cache write with writevSync, as the fs backend: io_uring hands each buffered write on ext4
+   * to a kernel worker (~45 µs), measured 10-35 % slower (shared/reference/platform-notes.md). Being
+   * synchronous it is never in flight, so it needs no span; it has waited out overlapping direct writes.
+   */
+  private async writeBuffered(
+    buffers: readonly Uint8Array[],
+    position: number,
+    end: number,
+    firstPage: number,
+    lastPage: number,
+    sync: boolean,
+  ): Promise<void> {
+    if (this.tailPageIndex >= firstPage && this.tailPageIndex <= lastPage) this.tailPageIndex = -1;
+    let list = buffers.length <= WRITEV_BUFFERS_MAX ? (buffers as Uint8Array[]) : [Buffer.concat(buffers)];
+    let at = position;
+    for (;;) {
+      let expected = 0;
+      for (const b of list) expected += b.byteLength;
+      const written = fs.writevSync(this.fd, list, at);
+      if (written >= expected) break;
+      if (written === 0) throw errnoError(-5, 'write', this.path); // no progress: EIO rather than spin
+      list = dropFront(list, written);
+      at += written;
+    }
+    if (end > this.sizeBytes) this.sizeBytes = end;
+    if (sync) await this.datasync();
   }
 
   /** Copies the current contents of `page` into `into` at `offset` (cached tail page, else disk). */

@@ -1,6 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileHandle } from '../file-io.js';
 import { PAGE_BYTES } from './aligned-buffer-pool.js';
@@ -33,22 +36,27 @@ async function readAll(handle: FileHandle, bytes: number): Promise<Buffer> {
   return out.subarray(0, n);
 }
 
-describe.skipIf(loaded.addon === undefined)('UringFileIO on a real disk directory', () => {
+describe.skipIf(loaded.addon === undefined).each([
+  { mode: 'O_DIRECT for synced writes (default)', directWrites: 'synced' as const },
+  { mode: 'O_DIRECT for all writes', directWrites: 'always' as const },
+  { mode: 'page-cache writes only', directWrites: 'never' as const },
+])('UringFileIO on a real disk directory, $mode', ({ directWrites }) => {
   let io: UringFileIO;
   let dir: string;
   let directSupported = false;
 
   beforeAll(async () => {
-    io = UringFileIO.create(loaded.addon!);
+    io = UringFileIO.create(loaded.addon!, { directWrites });
     // The temp dir must be on a disk filesystem for the O_DIRECT path; /dev/shm is the fallback test.
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'walrus-uring-'));
     const probe = await io.open(path.join(dir, 'probe'), { create: true });
     directSupported = (probe as unknown as { direct: boolean }).direct;
     await probe.close();
-    console.info(`[uring-file-io.test] ${dir}: O_DIRECT ${directSupported ? 'active' : 'unsupported, page-cache path only'}`);
+    console.info(`[uring-file-io.test] ${dir}, directWrites ${directWrites}: O_DIRECT fd ${directSupported ? 'open' : 'not open'}`);
   });
 
   afterAll(() => {
+    io.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -171,8 +179,47 @@ describe.skipIf(loaded.addon === undefined)('UringFileIO on a real disk director
     if (!fs.existsSync('/dev/full')) return context.skip('no /dev/full on this machine');
     const handle = await io.open('/dev/full', { create: false });
     const error = await handle.writevAndSync!([pattern(100, 9)], 0).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'ENOSPC', syscall: 'write', path: '/dev/full' });
+    expect(error).toMatchObject({ code: 'ENOSPC', syscall: 'write' });
     expect((error as NodeJS.ErrnoException).errno).toBeLessThan(0);
     await handle.close();
+  });
+
+  it('delivers completions after the garbage collector ran while the ring was idle', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const idle = UringFileIO.create(loaded.addon!, { directWrites });
+    gc();
+    gc();
+    const handle = await idle.open(path.join(dir, 'after-gc'), { create: true });
+    await handle.preallocateZeroed(PAGE_BYTES);
+    await handle.writevAndSync!([pattern(100, 12)], 0);
+    await handle.datasync();
+    await handle.close();
+    idle.close();
+  }, 15_000);
+});
+
+describe.skipIf(loaded.addon === undefined)('UringFileIO in a plain Node process', () => {
+  it('keeps the event loop alive until completions arrive, then lets the process exit', () => {
+    // vitest's own handles keep its loop alive, hiding a ring that stops referencing the loop.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'walrus-uring-child-'));
+    const script = `
+      import { UringFileIO } from ${JSON.stringify(new URL('./uring-file-io.ts', import.meta.url).href)};
+      import { loadAddonForTests } from ${JSON.stringify(new URL('./uring-test-support.ts', import.meta.url).href)};
+      const io = UringFileIO.create((await loadAddonForTests()).addon);
+      await new Promise((r) => setTimeout(r, 50));
+      const h = await io.open(${JSON.stringify(path.join(dir, 'f'))}, { create: true });
+      await h.preallocateZeroed(1 << 20);
+      for (let i = 0; i < 200; i++) await h.writevAndSync([Buffer.alloc(1000, i)], i * 1000);
+      await h.close();
+      console.log('child done');
+    `;
+    const tsx = path.join(process.cwd(), 'node_modules', '.bin', 'tsx');
+    try {
+      const out = execFileSync(tsx, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+      expect(out).toContain('child done');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -16,6 +16,25 @@ import { AlignedBufferPool, PAGE_BYTES } from './aligned-buffer-pool.js';
 import { UringFileHandle, ZERO_CHUNK_BYTES, type UringFileContext } from './uring-file-handle.js';
 import { RING_ENTRIES, UringRing, type UringAddon } from './uring-ring.js';
 
+/** When the backend writes with O_DIRECT; see uring-file-handle.ts for the measurements behind `synced`. */
+export const DirectWrites = {
+  /** Only `writevAndSync` (write linked to fdatasync) goes direct; plain `writev` uses the page cache. */
+  synced: 'synced',
+  /** Every write inside preallocated space goes direct. */
+  always: 'always',
+  /** Never: page-cache writes, fdatasync through the ring. */
+  never: 'never',
+} as const;
+export type DirectWrites = (typeof DirectWrites)[keyof typeof DirectWrites];
+
+/** Options of `UringFileIO.create`. */
+export interface UringFileIOOptions {
+  /** Submission-queue entries; default RING_ENTRIES. */
+  entries?: number;
+  /** Default `synced`. */
+  directWrites?: DirectWrites;
+}
+
 /** FileIO over one io_uring ring. */
 export class UringFileIO implements FileIO {
   readonly name = 'uring';
@@ -25,7 +44,7 @@ export class UringFileIO implements FileIO {
   private readonly fadviseRandom: (fd: number) => number;
   private zeroChunk: Buffer | undefined;
 
-  private constructor(addon: UringAddon, entries: number) {
+  private constructor(addon: UringAddon, entries: number, private readonly directWrites: DirectWrites) {
     const ring = new UringRing(addon, entries);
     this.oDirect = addon.O_DIRECT;
     this.fadviseRandom = addon.fadviseRandom;
@@ -36,28 +55,30 @@ export class UringFileIO implements FileIO {
     };
   }
 
-  /** Sets up a ring of `entries` SQEs; throws the kernel's error when io_uring is unavailable. */
-  static create(addon: UringAddon, entries = RING_ENTRIES): UringFileIO {
-    return new UringFileIO(addon, entries);
+  /** Sets up a ring; throws the kernel's error (`EPERM`, `ENOSYS`, …) when io_uring is unavailable. */
+  static create(addon: UringAddon, options: UringFileIOOptions = {}): UringFileIO {
+    return new UringFileIO(addon, options.entries ?? RING_ENTRIES, options.directWrites ?? DirectWrites.synced);
   }
 
   async open(path: string, options: { create: boolean }): Promise<FileHandle> {
     const flags = options.create ? fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL : fs.constants.O_RDWR;
     const fd = fs.openSync(path, flags, 0o644);
     let directFd = -1;
-    try {
-      directFd = fs.openSync(path, fs.constants.O_RDWR | this.oDirect);
-    } catch (error) {
-      // EINVAL: the filesystem has no O_DIRECT (tmpfs); this file then takes the page-cache path.
-      if ((error as NodeJS.ErrnoException).code !== 'EINVAL') {
-        fs.closeSync(fd);
-        throw error;
+    if (this.directWrites !== DirectWrites.never) {
+      try {
+        directFd = fs.openSync(path, fs.constants.O_RDWR | this.oDirect);
+      } catch (error) {
+        // EINVAL: the filesystem has no O_DIRECT; this file then takes the page-cache path.
+        if ((error as NodeJS.ErrnoException).code !== 'EINVAL') {
+          fs.closeSync(fd);
+          throw error;
+        }
       }
     }
     // No readahead on the buffered fd: it must never pull in a page that a direct write is rewriting
     // (see uring-file-handle.ts, "Reads"). Advisory; a failure only costs that guarantee's margin.
     if (directFd >= 0) this.fadviseRandom(fd);
-    return new UringFileHandle(path, fd, directFd, fs.fstatSync(fd).size, this.context);
+    return new UringFileHandle(path, fd, directFd, fs.fstatSync(fd).size, this.context, this.directWrites === DirectWrites.always);
   }
 
   mkdirp(path: string): Promise<void> {

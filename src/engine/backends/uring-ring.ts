@@ -69,6 +69,11 @@ export function errnoError(res: number, syscall: string, path: string): NodeJS.E
 export class UringRing {
   readonly ring: NativeRing;
   private readonly completions: Int32Array;
+  /**
+   * Held here because the addon references it weakly while idle (so an unreachable ring can be
+   * collected); without this field the garbage collector would take it between bursts of I/O.
+   */
+  private readonly onComplete: (count: number) => void;
   /** Callback per id; `undefined` marks a free id. */
   private readonly callbacks: (CompletionCallback | undefined)[] = [];
   private readonly freeIds: number[] = [];
@@ -82,7 +87,8 @@ export class UringRing {
     // At most one (id, res) pair per CQE slot per drain; the addon loops when more are ready.
     const completions = new Int32Array(2 * 2 * entries);
     this.completions = completions;
-    this.ring = new addon.Ring(entries, (count) => this.dispatch(count), completions);
+    this.onComplete = (count) => this.dispatch(count);
+    this.ring = new addon.Ring(entries, this.onComplete, completions);
     this.cqeBudgetMax = this.ring.cqEntries;
   }
 
