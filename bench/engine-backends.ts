@@ -5,15 +5,16 @@
  * Cases, 1 KiB records:
  * - sync-each ×N (N = 1, 64, 256): commit cycles of N records — one writev of N buffers, then
  *   fdatasync — as the engine's SyncEach does with N appenders waiting. The uring backend runs it
- *   twice: `writev` then `datasync` (what write-pipeline.ts does today) and `writevAndSync` (one
- *   submission, write linked to fdatasync).
+ *   three ways: O_DIRECT `writev` then `datasync` (what write-pipeline.ts calls today), O_DIRECT
+ *   `writevAndSync` (one submission, write linked to fdatasync), and page-cache writes (writevSync)
+ *   with the fdatasync through the ring (`directWrites: false`).
  * - batch-256: one writev of 256 records per call, no sync (appendBatch under a time-based fsync).
- * - no-sync: one writev of one record per call, no sync (NoFsync); the uring backend also with 64
- *   writes in flight, which its asynchronous completions allow and the fs backend cannot use.
+ * - no-sync: one writev of one record per call, no sync (NoFsync); O_DIRECT uring also with 64
+ *   writes in flight (they serialize anyway: packed 1 KiB records share pages).
  * Figures: records/s, CPU µs per record (process.cpuUsage: all threads, io_uring workers and libuv
  * pool included), and the p50/p99 of one call. Backends alternate per case, ROUNDS times; medians.
  *
- * Env: BENCH_SECONDS (per case and round, default 1.5), BENCH_ROUNDS (default 3), BENCH_DIR (default
+ * Env: BENCH_SECONDS (per slice, default 0.4), BENCH_ROUNDS (slices per variant, default 9), BENCH_DIR (default
  * os.tmpdir(); must be a disk filesystem), BENCH_CASES (comma list of case names to run).
  * Run: `npx tsx bench/engine-backends.ts` (needs @walrus/uring-napi built; otherwise fs rows only).
  */
@@ -71,23 +72,28 @@ const writeThenSync = async (h: FileHandle, b: Uint8Array[], at: number): Promis
 const linked = (h: FileHandle, b: Uint8Array[], at: number): Promise<void> => h.writevAndSync!(b, at);
 const writeOnly = (h: FileHandle, b: Uint8Array[], at: number): Promise<void> => h.writev(b, at);
 
-function cases(fsIo: FileIO, uring: FileIO | undefined): Case[] {
+function cases(fsIo: FileIO, direct: FileIO | undefined, buffered: FileIO | undefined): Case[] {
   const list: Case[] = [];
   for (const n of [1, 64, 256]) {
     const variants: Variant[] = [{ backend: 'fs', io: fsIo, call: writeThenSync, inflight: 1 }];
-    if (uring) {
-      variants.push({ backend: 'uring writev+datasync', io: uring, call: writeThenSync, inflight: 1 });
-      variants.push({ backend: 'uring linked', io: uring, call: linked, inflight: 1 });
+    if (direct && buffered) {
+      variants.push({ backend: 'uring direct w+sync', io: direct, call: writeThenSync, inflight: 1 });
+      variants.push({ backend: 'uring direct linked', io: direct, call: linked, inflight: 1 });
+      variants.push({ backend: 'uring buffered', io: buffered, call: linked, inflight: 1 });
     }
     list.push({ name: `sync-each x${n}`, records: n, variants });
   }
   const batch: Variant[] = [{ backend: 'fs', io: fsIo, call: writeOnly, inflight: 1 }];
-  if (uring) batch.push({ backend: 'uring', io: uring, call: writeOnly, inflight: 1 });
+  if (direct && buffered) {
+    batch.push({ backend: 'uring direct', io: direct, call: writeOnly, inflight: 1 });
+    batch.push({ backend: 'uring buffered', io: buffered, call: writeOnly, inflight: 1 });
+  }
   list.push({ name: 'batch-256', records: 256, variants: batch });
   const single: Variant[] = [{ backend: 'fs', io: fsIo, call: writeOnly, inflight: 1 }];
-  if (uring) {
-    single.push({ backend: 'uring', io: uring, call: writeOnly, inflight: 1 });
-    single.push({ backend: 'uring 64 in flight', io: uring, call: writeOnly, inflight: 64 });
+  if (direct && buffered) {
+    single.push({ backend: 'uring direct', io: direct, call: writeOnly, inflight: 1 });
+    single.push({ backend: 'uring direct 64 in flight', io: direct, call: writeOnly, inflight: 64 });
+    single.push({ backend: 'uring buffered', io: buffered, call: writeOnly, inflight: 1 });
   }
   list.push({ name: 'no-sync', records: 1, variants: single });
   return list;
@@ -156,10 +162,11 @@ export async function runEngineBackends(options: EngineBackendsOptions = {}): Pr
     }
   }
   const fsIo = new FsFileIO();
-  const uring = addon === undefined ? undefined : UringFileIO.create(addon);
+  const direct = addon === undefined ? undefined : UringFileIO.create(addon, { directWrites: 'always' });
+  const buffered = addon === undefined ? undefined : UringFileIO.create(addon, { directWrites: 'never' });
   const rows: BackendRow[] = [];
   try {
-    for (const c of cases(fsIo, uring)) {
+    for (const c of cases(fsIo, direct, buffered)) {
       if (options.cases && !options.cases.includes(c.name)) continue;
       const samples = new Map<string, BackendRow[]>();
       for (let round = 0; round < rounds; round++) {
@@ -183,7 +190,7 @@ export async function runEngineBackends(options: EngineBackendsOptions = {}): Pr
         rows.push(row);
         const fsRow = rows.find((r) => r.case === c.name && r.backend === 'fs')!;
         log(
-          `${c.name.padEnd(14)} ${v.backend.padEnd(22)} ${Math.round(row.recordsPerSecond).toLocaleString('en-US').padStart(11)} rec/s` +
+          `${c.name.padEnd(14)} ${v.backend.padEnd(26)} ${Math.round(row.recordsPerSecond).toLocaleString('en-US').padStart(11)} rec/s` +
             `  ${(row.recordsPerSecond / fsRow.recordsPerSecond).toFixed(2)}x fs` +
             `  cpu ${row.cpuUsPerRecord.toFixed(2).padStart(6)} µs/rec` +
             `  call p50 ${row.callP50Us.toFixed(0).padStart(5)} µs p99 ${row.callP99Us.toFixed(0).padStart(6)} µs` +
@@ -192,7 +199,8 @@ export async function runEngineBackends(options: EngineBackendsOptions = {}): Pr
       }
     }
   } finally {
-    uring?.close();
+    direct?.close();
+    buffered?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return rows;

@@ -148,12 +148,17 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
   }
 }
 
-function killAll(handles: WorkerHandle[]): void {
+/** A worker that said `done` exits by itself; this long is allowed (profiles are written at exit). */
+const WORKER_EXIT_MS_MAX = 5_000;
+
+/** Waits for every worker to exit, up to WORKER_EXIT_MS_MAX, then SIGKILLs the rest by PID. */
+async function stopAll(handles: WorkerHandle[]): Promise<void> {
+  const alive = (handle: WorkerHandle): boolean => handle.child.exitCode === null && handle.child.signalCode === null;
+  const deadline = Date.now() + WORKER_EXIT_MS_MAX;
+  while (handles.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   for (const handle of handles) {
     const pid = handle.child.pid;
-    if (pid !== undefined && handle.child.exitCode === null && handle.child.signalCode === null) {
-      process.kill(pid, 'SIGKILL');
-    }
+    if (pid !== undefined && alive(handle)) process.kill(pid, 'SIGKILL');
   }
 }
 
@@ -203,7 +208,7 @@ async function prefill(spec: CaseSpec): Promise<void> {
     const errors = reports.reduce((n, r) => n + r.errors, 0);
     if (errors > 0) throw new Error(`prefill: ${errors} sends failed (${reports.find((r) => r.firstError)?.firstError})`);
   } finally {
-    killAll(handles);
+    await stopAll(handles);
   }
 }
 
@@ -282,7 +287,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const usage = sampler?.stop();
     return summariseCase(spec, reports.slice(0, producers.length), reports.slice(producers.length), usage, wallStart);
   } finally {
-    killAll(all);
+    await stopAll(all);
   }
 }
 

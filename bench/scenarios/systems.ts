@@ -40,21 +40,16 @@ const BROKER_CLI = join(REPO_ROOT, 'dist/broker/cli.js');
 /** Where the broker's `--cpu-prof` profiles go (WALRUS_PROFILE=1). */
 export const BROKER_PROFILE_DIR = join(OUT_DIR, 'profiles');
 
-/** What an ack means for each broker fsync mode (docs/engine.md states the same promises). */
+/**
+ * What an ack means for each broker fsync mode. Commits: the daemon's default consistency is
+ * `strict`, under which the engine fdatasyncs every cursor write before the commit's reply, whatever
+ * the fsync mode (src/engine/write-pipeline.ts `cycle`).
+ */
 export function walrusDurability(fsync: string): { produce: string; consume: string } {
-  if (fsync === 'sync-each') {
-    return {
-      produce: 'on disk: ack after fdatasync (group commit)',
-      consume: 'commit stored and fdatasync’d before its reply',
-    };
-  }
-  if (fsync === 'none') {
-    return { produce: 'in page cache: never fsync’d by the broker', consume: 'commit in page cache, never fsync’d' };
-  }
-  return {
-    produce: `in page cache: fdatasync every ${fsync} (≤ ${fsync} lost on power loss)`,
-    consume: `commit written; fdatasync every ${fsync}`,
-  };
+  const consume = 'commit fdatasync’d before its reply (strict consistency, every fsync mode)';
+  if (fsync === 'sync-each') return { produce: 'on disk: ack after fdatasync (group commit)', consume };
+  if (fsync === 'none') return { produce: 'in page cache: never fsync’d by the broker', consume };
+  return { produce: `in page cache: fdatasync every ${fsync} (≤ ${fsync} lost on power loss)`, consume };
 }
 
 /** Finds the bound port in the broker's JSON log lines (`"port": N` anywhere in a line). */

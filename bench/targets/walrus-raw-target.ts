@@ -16,6 +16,8 @@ import type { ConsumerClient, ProducerClient, TargetDriver, TargetSpec } from '.
 
 /** Records per fetch, matching the Redis consumer's XREADGROUP COUNT. */
 const FETCH_RECORDS = 100;
+/** Fetches outstanding per consumer (each up to FETCH_RECORDS records). */
+const FETCHES_IN_FLIGHT = 4;
 /** Long-poll of one fetch when the topic is drained, in ms; bounds the stop latency. */
 const FETCH_WAIT_MS = 200;
 /** Payload bytes per produceBatch frame; far below the 16 MiB frame cap. */
@@ -139,7 +141,7 @@ class RawProducer implements ProducerClient {
   }
 }
 
-/** fetch with the group (leased records) and commit per batch, overlapping the next fetch. */
+/** fetch with the group (leased records) and a commit per batch, not awaited (group commit). */
 class RawConsumer implements ConsumerClient {
   constructor(
     private readonly connection: RawConnection,
@@ -149,17 +151,27 @@ class RawConsumer implements ConsumerClient {
   async run(onMessage: (value: Uint8Array) => void, signal: AbortSignal): Promise<void> {
     const { topic, group } = this.spec;
     let commit: Promise<Reply> | undefined;
+    let commitError: unknown;
+    const fetches: Promise<Reply>[] = [];
     while (!signal.aborted) {
-      const fetched = this.connection.request({ op: 'fetch', topic, group, maxRecords: FETCH_RECORDS, maxWaitMs: FETCH_WAIT_MS });
-      if (commit !== undefined) await commit;
-      commit = undefined;
-      const reply = (await fetched) as unknown as FetchResult;
+      // Keep FETCHES_IN_FLIGHT fetches outstanding so the next batch is on its way while one is handled;
+      // the group leases each record to one fetch only.
+      while (fetches.length < FETCHES_IN_FLIGHT) {
+        fetches.push(this.connection.request({ op: 'fetch', topic, group, maxRecords: FETCH_RECORDS, maxWaitMs: FETCH_WAIT_MS }));
+      }
+      const reply = (await fetches.shift()) as unknown as FetchResult;
+      if (commitError !== undefined) throw commitError;
       const records = reply.records;
       if (records.length === 0) continue;
       for (const record of records) onMessage(record.value);
       const last = records[records.length - 1] as FetchResult['records'][number];
+      // Group commit: not awaited per batch; the broker acknowledges everything below the offset,
+      // and commits that queue behind a cursor write are folded into it.
       commit = this.connection.request({ op: 'commit', topic, group, offset: last.offset + 1 });
+      commit.catch((error: unknown) => (commitError ??= error));
     }
+    // Records of fetches still in flight stay leased to this connection and go back to the group when it closes.
+    await Promise.allSettled(fetches);
     if (commit !== undefined) await commit;
   }
 

@@ -50,13 +50,16 @@ class WalrusConsumer implements ConsumerClient {
 
   async run(onMessage: (value: Uint8Array) => void, signal: AbortSignal): Promise<void> {
     let commit: Promise<void> | undefined;
+    let commitError: unknown;
     try {
       // maxWaitMs 0: take what is buffered; the SDK's prefetch long-polls underneath.
       for await (const batch of this.consumer.batches({ maxRecords: WALRUS_BATCH_RECORDS, maxWaitMs: 0, signal })) {
         for (const message of batch.messages) onMessage(message.value);
-        // One commit in flight, overlapping the next fetch (as the Redis consumer overlaps XACK).
-        if (commit !== undefined) await commit;
+        // Group commit: not awaited per batch. The SDK keeps one commit request in flight and folds
+        // the batches committed meanwhile into the next one, so one cursor write covers many batches.
         commit = batch.commit();
+        commit.catch((error: unknown) => (commitError ??= error));
+        if (commitError !== undefined) throw commitError;
       }
     } catch (error) {
       if (!signal.aborted) throw error;
