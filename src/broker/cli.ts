@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * `walrus-broker` daemon entry point. Every flag has a `WALRUS_*` environment fallback (yargs
- * `.env('WALRUS')`: `--data-dir` ↔ `WALRUS_DATA_DIR`, …); an explicit flag wins over the environment,
- * which wins over the default. Logs are pino JSON lines on stdout; the first one after start is
+ * `walrus-broker` daemon entry point. Every flag has a `WALRUS_*` environment fallback
+ * (`--data-dir` ↔ `WALRUS_DATA_DIR`, …); an explicit flag wins over the environment, which wins over
+ * the default. Logs are pino JSON lines on stdout; the first one after start is
  * `{"msg":"listening","host":…,"port":…,"fsync":…,"consistency":…}` (tests parse the port from it).
  */
 import yargs from 'yargs';
@@ -21,22 +21,37 @@ import {
 /** Extra time past the grace period before a stuck stop is abandoned with exit code 1. */
 const STOP_HARD_LIMIT_EXTRA_MS = 5000;
 
+/**
+ * The `WALRUS_*` fallback of a flag (`max-frame-bytes` → `WALRUS_MAX_FRAME_BYTES`). Done by hand, not
+ * with yargs `.env()`, because other tools share the `WALRUS_` prefix (WALRUS_QUIET, bench
+ * settings) and `.strict()` would reject them as unknown flags.
+ */
+function env(flag: string): string | undefined {
+  const value = process.env[`WALRUS_${flag.toUpperCase().replace(/-/g, '_')}`];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** A decimal integer flag value; NaN (rejected with the flag's name by option validation) otherwise. */
+function integer(text: string): number {
+  return /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
+}
+
 async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
     .scriptName('walrus-broker')
-    .usage('$0 --data-dir DIR [options]\n\nRuns the walrus-broker daemon. Every flag can also be set as WALRUS_<FLAG> (e.g. WALRUS_DATA_DIR); flags win.')
-    .env('WALRUS')
-    .option('data-dir', { type: 'string', demandOption: true, describe: 'Directory of the write-ahead log (created when missing)' })
-    .option('host', { type: 'string', default: HOST_DEFAULT, describe: 'Address to listen on' })
-    .option('port', { type: 'number', default: PORT_DEFAULT, describe: 'TCP port; 0 picks a free port (logged as "port" in the "listening" line)' })
-    .option('fsync', { type: 'string', default: 'sync-each', describe: 'When appends are made durable: sync-each (an ack means on disk, group commit), <n>ms, or none' })
-    .option('consistency', { type: 'string', default: 'strict', describe: 'When consumer-group commits are made durable: strict (before the reply) or at-least-once:<n> (every n entries)' })
-    .option('max-frame-bytes', { type: 'number', default: FRAME_BYTES_MAX_DEFAULT, describe: 'Largest request frame accepted, in bytes' })
-    .option('max-connections', { type: 'number', default: CONNECTIONS_MAX_DEFAULT, describe: 'Open connections accepted at once' })
-    .option('ack-timeout-ms', { type: 'number', default: ACK_TIMEOUT_MS_DEFAULT, describe: 'Lease of records handed to a consumer-group member before redelivery' })
-    .option('auth-token', { type: 'string', describe: 'When set, clients must send this token in hello' })
-    .option('shutdown-grace-ms', { type: 'number', default: SHUTDOWN_GRACE_MS_DEFAULT, describe: 'Longest a graceful stop waits for in-flight requests' })
-    .option('log-level', { type: 'string', default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'Log level' })
+    .usage('$0 --data-dir DIR [options]\n\nRuns the walrus-broker daemon. Every flag can also be set as WALRUS_<FLAG> (e.g. WALRUS_DATA_DIR, WALRUS_FSYNC); an explicit flag wins.')
+    .option('data-dir', { type: 'string', default: env('data-dir'), describe: 'Directory of the write-ahead log (created when missing); required' })
+    .option('host', { type: 'string', default: env('host') ?? HOST_DEFAULT, describe: 'Address to listen on' })
+    .option('port', { type: 'string', default: env('port') ?? String(PORT_DEFAULT), describe: 'TCP port; 0 picks a free port (logged as "port" in the "listening" line)' })
+    .option('fsync', { type: 'string', default: env('fsync') ?? 'sync-each', describe: 'When appends are made durable: sync-each (an ack means on disk, group commit), <n>ms, or none' })
+    .option('consistency', { type: 'string', default: env('consistency') ?? 'strict', describe: 'When consumer-group commits are made durable: strict (before the reply) or at-least-once:<n>' })
+    .option('max-frame-bytes', { type: 'string', default: env('max-frame-bytes') ?? String(FRAME_BYTES_MAX_DEFAULT), describe: 'Largest request frame accepted, in bytes' })
+    .option('max-connections', { type: 'string', default: env('max-connections') ?? String(CONNECTIONS_MAX_DEFAULT), describe: 'Open connections accepted at once' })
+    .option('ack-timeout-ms', { type: 'string', default: env('ack-timeout-ms') ?? String(ACK_TIMEOUT_MS_DEFAULT), describe: 'Lease of records handed to a consumer-group member before redelivery' })
+    .option('auth-token', { type: 'string', default: env('auth-token'), describe: 'When set, clients must send this token in hello' })
+    .option('shutdown-grace-ms', { type: 'string', default: env('shutdown-grace-ms') ?? String(SHUTDOWN_GRACE_MS_DEFAULT), describe: 'Longest a graceful stop waits for in-flight requests' })
+    .option('log-level', { type: 'string', default: env('log-level') ?? 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'Log level' })
+    .check((a) => (typeof a['data-dir'] === 'string' && a['data-dir'].length > 0 ? true : 'Missing --data-dir (or WALRUS_DATA_DIR)'))
     .strict()
     .help()
     .version(false)
@@ -48,14 +63,14 @@ async function main(): Promise<void> {
     broker = await startBroker({
       dataDir: argv['data-dir'],
       host: argv.host,
-      port: argv.port,
+      port: integer(argv.port),
       fsync: argv.fsync,
       consistency: argv.consistency,
-      maxFrameBytes: argv['max-frame-bytes'],
-      maxConnections: argv['max-connections'],
-      ackTimeoutMs: argv['ack-timeout-ms'],
+      maxFrameBytes: integer(argv['max-frame-bytes']),
+      maxConnections: integer(argv['max-connections']),
+      ackTimeoutMs: integer(argv['ack-timeout-ms']),
       authToken: argv['auth-token'],
-      shutdownGraceMs: argv['shutdown-grace-ms'],
+      shutdownGraceMs: integer(argv['shutdown-grace-ms']),
       logger,
     });
   } catch (error) {
