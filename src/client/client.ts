@@ -81,7 +81,7 @@ export class WalrusClient extends EventEmitter<ClientEvents> {
 
   async #close(timeoutMs: number): Promise<void> {
     const graceful = (async () => {
-      await Promise.allSettled([...this.#consumers.values()].map((consumer) => consumer.close()));
+      await Promise.allSettled([...this.#consumers.values()].map((consumer) => consumer.close({ timeoutMs })));
       await Promise.allSettled([...this.#producers].map((producer) => producer.close()));
     })();
     let timer: NodeJS.Timeout | undefined;

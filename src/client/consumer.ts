@@ -3,10 +3,10 @@ import { CommitScheduler } from './commit-scheduler.js';
 import { ConsumedMessage, DeserializeError, type MessageOwner } from './consumed-message.js';
 import type { Connection } from './connection.js';
 import { AbortedError, clientError, ClientErrorCode, isRetriable } from './errors.js';
-import { BATCH_RECORDS_DEFAULT, BATCH_WAIT_MS_DEFAULT, FETCH_RECORDS_MAX, FETCH_RETRY_DELAY_MS, FETCH_WAIT_MS, RECORD_OVERHEAD_BYTES } from './limits.js';
+import { BATCH_RECORDS_DEFAULT, BATCH_WAIT_MS_DEFAULT, CLOSE_TIMEOUT_MS_DEFAULT, FETCH_RECORDS_MAX, FETCH_RETRY_DELAY_MS, FETCH_WAIT_MS, RECORD_OVERHEAD_BYTES } from './limits.js';
 import type { ConsumerSettings } from './options.js';
 import { RecordQueue } from './record-queue.js';
-import type { BatchesOptions, Message, MessageBatch, MessagesOptions } from './types.js';
+import type { BatchesOptions, CloseOptions, Message, MessageBatch, MessagesOptions } from './types.js';
 
 /**
  * Group consumer: a long-poll fetch loop filling a byte-bounded buffer, drained by one reader at a
@@ -133,12 +133,14 @@ export class Consumer<T = Buffer> implements MessageOwner {
   }
 
   /**
-   * Stops fetching, waits for a running handler to return and for commits in flight, then ends the
-   * readers. Records still buffered are not delivered (the broker redelivers them once their lease
-   * ends, at once when the client closes). Idempotent.
+   * Stops fetching, waits (up to `timeoutMs`, default 5 s) for a running handler to ask for its next
+   * message and for commits in flight, then ends the readers. Records still buffered are not delivered
+   * (the broker redelivers them once their lease ends, at once when the client closes). Idempotent.
+   * Do not await it inside the loop body: that handler cannot finish while it waits for itself, so
+   * close would take the whole timeout. Break out of the loop, then close.
    */
-  close(): Promise<void> {
-    this.#closePromise ??= this.#close();
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closePromise ??= this.#close(options.timeoutMs ?? CLOSE_TIMEOUT_MS_DEFAULT);
     return this.#closePromise;
   }
 
@@ -147,11 +149,18 @@ export class Consumer<T = Buffer> implements MessageOwner {
     this.#resetLeases(this.#generation);
   }
 
-  async #close(): Promise<void> {
+  async #close(timeoutMs: number): Promise<void> {
     this.#closing = true;
     this.#fetchAbort?.abort();
     this.#wakeFetcher?.();
-    if (this.#handlerActive) await new Promise<void>((resolve) => (this.#handlerDone = resolve));
+    if (this.#handlerActive) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#handlerDone = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+    }
     this.#buffer.clear();
     this.#wakeReader?.();
     await this.#commits.drain();
