@@ -1,6 +1,5 @@
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder } from '../protocol/index.js';
+import { startScriptedPeer, type PeerHandler, type ScriptedPeer } from '../../test/client/scripted-peer.js';
 import { Connection, type ConnectionListener } from './connection.js';
 import { resolveConnectOptions } from './options.js';
 
@@ -9,38 +8,18 @@ import { resolveConnectOptions } from './options.js';
  * codec, with replies the real broker would never send on cue (silence, garbage, out-of-order).
  */
 
-type Handler = (request: Record<string, unknown>, reply: (message: object) => void, socket: net.Socket) => void;
-
-const servers: net.Server[] = [];
+const peers: ScriptedPeer[] = [];
 const connections: Connection[] = [];
 
 afterEach(async () => {
   for (const connection of connections.splice(0)) connection.close();
-  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+  await Promise.all(peers.splice(0).map((p) => p.close()));
 });
 
-/** A peer speaking frames; `handle` sees every decoded request. Helloes are answered unless `handle` does. */
-async function peer(handle: Handler = () => {}, options: { answerHello?: boolean } = {}): Promise<{ port: number; sockets: net.Socket[] }> {
-  const sockets: net.Socket[] = [];
-  const server = net.createServer((socket) => {
-    sockets.push(socket);
-    const reply = (message: object): void => void socket.write(encodeFrame(message));
-    const decoder = new FrameDecoder({
-      onMessage: (request) => {
-        if (request.op === 'hello' && options.answerHello !== false) {
-          reply({ id: request.id, ok: true, version: 1, broker: 'scripted/0', maxFrameBytes: 1 << 20, batchRecordsMax: 2000, fetchBytesMax: 1 << 20 });
-          return;
-        }
-        handle(request, reply, socket);
-      },
-      onError: () => socket.destroy(),
-    });
-    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
-    socket.on('error', () => {});
-  });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as net.AddressInfo).port, sockets };
+async function peer(handle?: PeerHandler, options: { answerHello?: boolean; port?: number } = {}): Promise<ScriptedPeer> {
+  const started = await startScriptedPeer(handle, options);
+  peers.push(started);
+  return started;
 }
 
 function recordingListener() {
@@ -116,28 +95,20 @@ describe('Connection', () => {
   it('retries the first connection with backoff until the peer appears', async () => {
     const probe = await peer();
     const port = probe.port;
-    await new Promise((resolve) => servers.pop()!.close(resolve));
+    await peers.pop()!.close();
     const { events, listener } = recordingListener();
     const connection = open(port, listener);
     const started = connection.start(undefined);
     await waitFor(() => events.filter((e) => e.startsWith('reconnecting')).length >= 3);
-    const server = net.createServer((socket) => {
-      const decoder = new FrameDecoder({
-        onMessage: (request) => socket.write(encodeFrame({ id: request.id, ok: true, version: 1, broker: 'late/0', maxFrameBytes: 1 << 20 })),
-        onError: () => socket.destroy(),
-      });
-      socket.on('data', (chunk: Buffer) => decoder.push(chunk));
-    });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    await peer(undefined, { port });
     await started;
-    expect(connection.hello?.broker).toBe('late/0');
+    expect(connection.hello?.broker).toBe('scripted/0');
   });
 
   it('gives up on the first attempt when reconnect is disabled', async () => {
     const probe = await peer();
     const port = probe.port;
-    await new Promise((resolve) => servers.pop()!.close(resolve));
+    await peers.pop()!.close();
     const connection = open(port, recordingListener().listener, { reconnect: false });
     await expect(connection.start(undefined)).rejects.toMatchObject({ code: 'CONNECTION_LOST', retriable: true });
     expect(connection.state).toBe('closed');

@@ -1,0 +1,161 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startScriptedPeer, type ScriptedPeer } from '../../test/client/scripted-peer.js';
+import { connect, type WalrusClient } from './index.js';
+import { RECORD_OVERHEAD_BYTES } from './limits.js';
+
+/**
+ * The consumer's buffering and commit arithmetic against a scripted peer that plays a one-topic group:
+ * records are handed out in order, honouring `maxBytes` (at least one record per reply).
+ */
+
+const VALUE_BYTES = 1_000;
+
+interface GroupPeer {
+  peer: ScriptedPeer;
+  fetches: Array<{ maxBytes: number }>;
+  commits: number[];
+  /** Offsets to hand out again before new ones (simulated lease expiry). */
+  redeliver: number[];
+}
+
+const peers: ScriptedPeer[] = [];
+const clients: WalrusClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close({ timeoutMs: 100 })));
+  await Promise.all(peers.splice(0).map((p) => p.close()));
+});
+
+async function groupPeer(recordCount: number): Promise<GroupPeer> {
+  const state: GroupPeer = { peer: undefined as never, fetches: [], commits: [], redeliver: [] };
+  let next = 0;
+  const record = (offset: number) => ({ offset, timestamp: 1_700_000_000_000 + offset, value: Buffer.alloc(VALUE_BYTES, offset % 256) });
+  state.peer = await startScriptedPeer((request, reply) => {
+    if (request.op === 'commit') {
+      state.commits.push(request.offset as number);
+      reply({ id: request.id, ok: true, committed: request.offset });
+      return;
+    }
+    if (request.op !== 'fetch') return;
+    const maxBytes = request.maxBytes as number;
+    state.fetches.push({ maxBytes });
+    const records = [];
+    let bytes = 0;
+    while (state.redeliver.length > 0) records.push(record(state.redeliver.shift()!));
+    while (next < recordCount && (records.length === 0 || bytes + VALUE_BYTES <= maxBytes)) {
+      records.push(record(next++));
+      bytes += VALUE_BYTES;
+    }
+    // An empty long-poll answers a little later, as the broker's would at its deadline.
+    setTimeout(() => reply({ id: request.id, ok: true, records, highWatermark: next }), records.length === 0 ? 20 : 0);
+  });
+  peers.push(state.peer);
+  return state;
+}
+
+async function client(port: number): Promise<WalrusClient> {
+  const c = await connect({ port, reconnect: { initialDelayMs: 5, maxDelayMs: 20 } });
+  clients.push(c);
+  return c;
+}
+
+const settle = (ms = 30): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('Consumer', () => {
+  it('prefetches no more than maxBufferedBytes (plus one record) and stops fetching while full', async () => {
+    const group = await groupPeer(1_000);
+    const c = await client(group.peer.port);
+    const maxBufferedBytes = 10 * (VALUE_BYTES + RECORD_OVERHEAD_BYTES);
+    const consumer = c.consumer({ topic: 't', group: 'g', maxBufferedBytes });
+    const iterator = consumer.messages();
+    await iterator.next(); // the reader now holds one message and asks for nothing more
+    await settle(50);
+    const fetchesWhileFull = group.fetches.length;
+    expect(consumer.bufferedBytes).toBeLessThanOrEqual(maxBufferedBytes + VALUE_BYTES + RECORD_OVERHEAD_BYTES);
+    expect(consumer.bufferedBytes).toBeGreaterThan(0);
+    for (const fetch of group.fetches) expect(fetch.maxBytes).toBeLessThanOrEqual(maxBufferedBytes);
+    await settle(50);
+    expect(group.fetches.length).toBe(fetchesWhileFull);
+    await iterator.return!();
+  });
+
+  it('commits one past the message, cumulatively, without the caller doing offset arithmetic', async () => {
+    const group = await groupPeer(5);
+    const c = await client(group.peer.port);
+    const consumer = c.consumer({ topic: 't', group: 'g' });
+    const seen: number[] = [];
+    for await (const message of consumer.messages()) {
+      seen.push(message.offset);
+      if (message.offset === 2) await message.commit(); // acknowledges 0, 1 and 2
+      if (message.offset === 4) {
+        await consumer.commit(message);
+        break;
+      }
+    }
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    expect(group.commits).toEqual([3, 5]);
+  });
+
+  it('delivers a record handed out again while still held only once', async () => {
+    const group = await groupPeer(3);
+    const c = await client(group.peer.port);
+    const consumer = c.consumer({ topic: 't', group: 'g', maxBufferedBytes: 1 });
+    const seen: number[] = [];
+    for await (const message of consumer.messages()) {
+      seen.push(message.offset);
+      if (message.offset === 0) group.redeliver.push(0); // its lease "expired" while we hold it
+      if (message.offset === 2) {
+        await message.commit();
+        break;
+      }
+    }
+    expect(seen).toEqual([0, 1, 2]);
+    expect(group.commits.at(-1)).toBe(3);
+  });
+
+  it('after a reconnect drops what it buffered, ignores stale commits and carries on', async () => {
+    const group = await groupPeer(100);
+    const c = await client(group.peer.port);
+    const reconnected = new Promise((resolve) => c.once('connected', resolve));
+    const consumer = c.consumer({ topic: 't', group: 'g', maxBufferedBytes: 5 * VALUE_BYTES });
+    const iterator = consumer.messages();
+    const first = (await iterator.next()).value!;
+    expect(first.offset).toBe(0);
+    group.peer.sockets[0].destroy();
+    await reconnected;
+    await first.commit(); // its lease died with the old connection: nothing to send
+    expect(group.commits).toEqual([]);
+    const after = (await iterator.next()).value!;
+    // The scripted peer does not redeliver, so the consumer continues with fresh records.
+    expect(after.offset).toBeGreaterThan(0);
+    await after.commit();
+    expect(group.commits).toEqual([after.offset + 1]);
+    await iterator.return!();
+  });
+
+  it('batches() yields up to maxRecords and batch.commit() covers the batch', async () => {
+    const group = await groupPeer(25);
+    const c = await client(group.peer.port);
+    const consumer = c.consumer({ topic: 't', group: 'g' });
+    const sizes: number[] = [];
+    for await (const batch of consumer.batches({ maxRecords: 10, maxWaitMs: 5 })) {
+      sizes.push(batch.messages.length);
+      await batch.commit();
+      if (sizes.reduce((a, b) => a + b, 0) === 25) break;
+    }
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
+    expect(group.commits.at(-1)).toBe(25);
+  });
+
+  it('refuses a second concurrent loop and options out of range', async () => {
+    const group = await groupPeer(0);
+    const c = await client(group.peer.port);
+    const consumer = c.consumer({ topic: 't', group: 'g' });
+    const first = consumer.messages();
+    expect(() => consumer.messages()).toThrow(expect.objectContaining({ code: 'ITERATOR_ACTIVE' }));
+    expect(() => consumer.batches({ maxRecords: 0 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
+    await first.return!();
+    const second = consumer.batches({ maxRecords: 2_000 });
+    await second.return!();
+  });
+});
