@@ -3,20 +3,23 @@
  * the same run, on the same disk directory, into preallocated zero-filled 64 MiB segment files.
  *
  * Cases, 1 KiB records:
- * - sync-each ×N (N = 1, 64, 256): commit cycles of N records — one writev of N buffers, then
- *   fdatasync — as the engine's SyncEach does with N appenders waiting. The uring backend runs it
- *   three ways: O_DIRECT `writev` then `datasync` (what write-pipeline.ts calls today), O_DIRECT
- *   `writevAndSync` (one submission, write linked to fdatasync), and page-cache writes (writevSync)
- *   with the fdatasync through the ring (`directWrites: false`).
+ * - sync-each xN (N = 1, 64, 256): commit cycles of N records — one writev of N buffers, then
+ *   fdatasync — as the engine's SyncEach does with N appenders waiting. uring runs it three ways:
+ *   `writev` then `datasync` (what write-pipeline.ts calls today: page-cache write, fdatasync through
+ *   the ring), `writevAndSync` (O_DIRECT write linked to fdatasync, one submission), and O_DIRECT
+ *   `writev` then `datasync` (policy `always`).
  * - batch-256: one writev of 256 records per call, no sync (appendBatch under a time-based fsync).
- * - no-sync: one writev of one record per call, no sync (NoFsync); O_DIRECT uring also with 64
- *   writes in flight (they serialize anyway: packed 1 KiB records share pages).
- * Figures: records/s, CPU µs per record (process.cpuUsage: all threads, io_uring workers and libuv
- * pool included), and the p50/p99 of one call. Backends alternate per case, ROUNDS times; medians.
+ * - no-sync: one writev of one record per call, no sync (NoFsync).
+ * Figures: records/s, CPU µs per record (process.cpuUsage: every thread of the process, so io_uring
+ * workers and the libuv pool are included), and p50/p99 of one call.
  *
- * Env: BENCH_SECONDS (per slice, default 0.4), BENCH_ROUNDS (slices per variant, default 9), BENCH_DIR (default
- * os.tmpdir(); must be a disk filesystem), BENCH_CASES (comma list of case names to run).
+ * The machine is shared and its disk noisy, so a case runs its variants in short alternating slices
+ * (BENCH_ROUNDS slices of BENCH_SECONDS each, order reversed every round) and reports the median slice.
+ *
+ * Env: BENCH_SECONDS (per slice, default 0.4), BENCH_ROUNDS (slices per variant, default 9),
+ * BENCH_DIR (default os.tmpdir(); must be a disk filesystem), BENCH_CASES (comma list of cases).
  * Run: `npx tsx bench/engine-backends.ts` (needs @walrus/uring-napi built; otherwise fs rows only).
+ * Writes bench/out/engine-backends.json.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,10 +45,15 @@ export interface BackendRow {
 
 /** Options of `runEngineBackends`. */
 export interface EngineBackendsOptions {
+  /** Seconds per slice; default 0.4. */
   seconds?: number;
+  /** Slices per variant; default 9. */
   rounds?: number;
+  /** Parent of the temp directory; default os.tmpdir(). */
   dir?: string;
+  /** Case names to run; default all. */
   cases?: string[];
+  /** Default: import @walrus/uring-napi (fs rows only when that fails). */
   addon?: UringAddon;
   log?: (line: string) => void;
 }
@@ -53,16 +61,26 @@ export interface EngineBackendsOptions {
 interface Variant {
   backend: string;
   io: FileIO;
-  /** One call: `records` records at `position`; resolves when the call's promise would. */
+  /** One call of `buffers` at `position`. */
   call: (handle: FileHandle, buffers: Uint8Array[], position: number) => Promise<void>;
-  /** Calls in flight at once (1 = closed loop, each awaited). */
-  inflight: number;
 }
 
 interface Case {
   name: string;
   records: number;
   variants: Variant[];
+}
+
+/** A variant's open file and what its slices added up. */
+interface Lane {
+  variant: Variant;
+  handle: FileHandle;
+  file: string;
+  position: number;
+  rates: number[];
+  cpuUs: number;
+  records: number;
+  latenciesNs: number[];
 }
 
 const writeThenSync = async (h: FileHandle, b: Uint8Array[], at: number): Promise<void> => {
@@ -72,73 +90,57 @@ const writeThenSync = async (h: FileHandle, b: Uint8Array[], at: number): Promis
 const linked = (h: FileHandle, b: Uint8Array[], at: number): Promise<void> => h.writevAndSync!(b, at);
 const writeOnly = (h: FileHandle, b: Uint8Array[], at: number): Promise<void> => h.writev(b, at);
 
-function cases(fsIo: FileIO, direct: FileIO | undefined, buffered: FileIO | undefined): Case[] {
+function cases(fsIo: FileIO, synced: FileIO | undefined, always: FileIO | undefined): Case[] {
   const list: Case[] = [];
   for (const n of [1, 64, 256]) {
-    const variants: Variant[] = [{ backend: 'fs', io: fsIo, call: writeThenSync, inflight: 1 }];
-    if (direct && buffered) {
-      variants.push({ backend: 'uring direct w+sync', io: direct, call: writeThenSync, inflight: 1 });
-      variants.push({ backend: 'uring direct linked', io: direct, call: linked, inflight: 1 });
-      variants.push({ backend: 'uring buffered', io: buffered, call: linked, inflight: 1 });
+    const variants: Variant[] = [{ backend: 'fs', io: fsIo, call: writeThenSync }];
+    if (synced && always) {
+      variants.push({ backend: 'uring writev+datasync', io: synced, call: writeThenSync });
+      variants.push({ backend: 'uring writevAndSync', io: synced, call: linked });
+      variants.push({ backend: 'uring always: w+datasync', io: always, call: writeThenSync });
     }
     list.push({ name: `sync-each x${n}`, records: n, variants });
   }
-  const batch: Variant[] = [{ backend: 'fs', io: fsIo, call: writeOnly, inflight: 1 }];
-  if (direct && buffered) {
-    batch.push({ backend: 'uring direct', io: direct, call: writeOnly, inflight: 1 });
-    batch.push({ backend: 'uring buffered', io: buffered, call: writeOnly, inflight: 1 });
+  for (const [name, records] of [['batch-256', 256], ['no-sync', 1]] as const) {
+    const variants: Variant[] = [{ backend: 'fs', io: fsIo, call: writeOnly }];
+    if (synced && always) {
+      variants.push({ backend: 'uring', io: synced, call: writeOnly });
+      variants.push({ backend: 'uring always (O_DIRECT)', io: always, call: writeOnly });
+    }
+    list.push({ name, records, variants });
   }
-  list.push({ name: 'batch-256', records: 256, variants: batch });
-  const single: Variant[] = [{ backend: 'fs', io: fsIo, call: writeOnly, inflight: 1 }];
-  if (direct && buffered) {
-    single.push({ backend: 'uring direct', io: direct, call: writeOnly, inflight: 1 });
-    single.push({ backend: 'uring direct 64 in flight', io: direct, call: writeOnly, inflight: 64 });
-    single.push({ backend: 'uring buffered', io: buffered, call: writeOnly, inflight: 1 });
-  }
-  list.push({ name: 'no-sync', records: 1, variants: single });
   return list;
 }
 
-async function measure(variant: Variant, records: number, seconds: number, dir: string): Promise<BackendRow & { name?: string }> {
-  const file = path.join(dir, `seg-${variant.backend.replace(/\W+/g, '-')}-${process.hrtime.bigint()}`);
+async function openLane(variant: Variant, dir: string): Promise<Lane> {
+  const file = path.join(dir, `seg-${variant.backend.replace(/\W+/g, '-')}`);
   const handle = await variant.io.open(file, { create: true });
   await handle.preallocateZeroed(SEGMENT_BYTES);
   await handle.datasync();
-  const buffers = Array.from({ length: records }, (_, i) => Buffer.alloc(RECORD_BYTES, 0x61 + (i % 26)));
-  const callBytes = records * RECORD_BYTES;
-  const latenciesNs: number[] = [];
-  let position = 0;
+  return { variant, handle, file, position: 0, rates: [], cpuUs: 0, records: 0, latenciesNs: [] };
+}
+
+/** Runs one variant for `seconds`, continuing where its previous slice stopped in its file. */
+async function slice(lane: Lane, buffers: Uint8Array[], seconds: number): Promise<void> {
+  const callBytes = buffers.length * RECORD_BYTES;
   let calls = 0;
   const cpuStart = process.cpuUsage();
   const start = process.hrtime.bigint();
   const deadline = start + BigInt(Math.round(seconds * 1e9));
-  // Each worker loops on its own calls; positions are handed out in order, wrapping inside the file.
-  const worker = async (): Promise<void> => {
-    while (process.hrtime.bigint() < deadline) {
-      if (position + callBytes > SEGMENT_BYTES) position = 0;
-      const at = position;
-      position += callBytes;
-      const t0 = process.hrtime.bigint();
-      await variant.call(handle, buffers, at);
-      latenciesNs.push(Number(process.hrtime.bigint() - t0));
-      calls++;
-    }
-  };
-  await Promise.all(Array.from({ length: variant.inflight }, worker));
+  while (process.hrtime.bigint() < deadline) {
+    if (lane.position + callBytes > SEGMENT_BYTES) lane.position = 0;
+    const at = lane.position;
+    lane.position += callBytes;
+    const t0 = process.hrtime.bigint();
+    await lane.variant.call(lane.handle, buffers, at);
+    lane.latenciesNs.push(Number(process.hrtime.bigint() - t0));
+    calls++;
+  }
   const elapsedS = Number(process.hrtime.bigint() - start) / 1e9;
   const cpu = process.cpuUsage(cpuStart);
-  await handle.close();
-  fs.rmSync(file, { force: true });
-  latenciesNs.sort((a, b) => a - b);
-  const recordsDone = calls * records;
-  return {
-    case: '',
-    backend: variant.backend,
-    recordsPerSecond: recordsDone / elapsedS,
-    cpuUsPerRecord: (cpu.user + cpu.system) / recordsDone,
-    callP50Us: latenciesNs[Math.floor(latenciesNs.length * 0.5)] / 1000,
-    callP99Us: latenciesNs[Math.floor(latenciesNs.length * 0.99)] / 1000,
-  };
+  lane.rates.push((calls * buffers.length) / elapsedS);
+  lane.cpuUs += cpu.user + cpu.system;
+  lane.records += calls * buffers.length;
 }
 
 function median(values: number[]): number {
@@ -146,13 +148,16 @@ function median(values: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Runs every case for every available backend; returns median rows (the lead's bench/engine.ts may call this). */
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+/** Runs every case for every available backend; one row per case and backend (bench/engine.ts may call this). */
 export async function runEngineBackends(options: EngineBackendsOptions = {}): Promise<BackendRow[]> {
-  const seconds = options.seconds ?? 1.5;
-  const rounds = options.rounds ?? 3;
+  const seconds = options.seconds ?? 0.4;
+  const rounds = options.rounds ?? 9;
   const log = options.log ?? ((line: string) => console.log(line));
-  const root = options.dir ?? os.tmpdir();
-  const dir = fs.mkdtempSync(path.join(root, 'walrus-backends-'));
+  const dir = fs.mkdtempSync(path.join(options.dir ?? os.tmpdir(), 'walrus-backends-'));
   let addon = options.addon;
   if (addon === undefined) {
     try {
@@ -162,58 +167,58 @@ export async function runEngineBackends(options: EngineBackendsOptions = {}): Pr
     }
   }
   const fsIo = new FsFileIO();
-  const direct = addon === undefined ? undefined : UringFileIO.create(addon, { directWrites: 'always' });
-  const buffered = addon === undefined ? undefined : UringFileIO.create(addon, { directWrites: 'never' });
+  const synced = addon === undefined ? undefined : UringFileIO.create(addon);
+  const always = addon === undefined ? undefined : UringFileIO.create(addon, { directWrites: 'always' });
   const rows: BackendRow[] = [];
   try {
-    for (const c of cases(fsIo, direct, buffered)) {
+    for (const c of cases(fsIo, synced, always)) {
       if (options.cases && !options.cases.includes(c.name)) continue;
-      const samples = new Map<string, BackendRow[]>();
+      const buffers = Array.from({ length: c.records }, (_, i) => Buffer.alloc(RECORD_BYTES, 0x61 + (i % 26)));
+      const lanes: Lane[] = [];
+      for (const v of c.variants) lanes.push(await openLane(v, dir));
       for (let round = 0; round < rounds; round++) {
-        // Alternate the order each round so neither backend always runs on a warmer disk.
-        const order = round % 2 === 0 ? c.variants : [...c.variants].reverse();
-        for (const v of order) {
-          const row = await measure(v, c.records, seconds, dir);
-          samples.set(v.backend, [...(samples.get(v.backend) ?? []), row]);
-        }
+        for (const lane of round % 2 === 0 ? lanes : [...lanes].reverse()) await slice(lane, buffers, seconds);
       }
-      for (const v of c.variants) {
-        const s = samples.get(v.backend)!;
+      for (const lane of lanes) {
+        await lane.handle.close();
+        fs.rmSync(lane.file, { force: true });
+        const sorted = lane.latenciesNs.sort((a, b) => a - b);
         const row: BackendRow = {
           case: c.name,
-          backend: v.backend,
-          recordsPerSecond: median(s.map((r) => r.recordsPerSecond)),
-          cpuUsPerRecord: median(s.map((r) => r.cpuUsPerRecord)),
-          callP50Us: median(s.map((r) => r.callP50Us)),
-          callP99Us: median(s.map((r) => r.callP99Us)),
+          backend: lane.variant.backend,
+          recordsPerSecond: median(lane.rates),
+          cpuUsPerRecord: lane.cpuUs / lane.records,
+          callP50Us: percentile(sorted, 0.5) / 1000,
+          callP99Us: percentile(sorted, 0.99) / 1000,
         };
         rows.push(row);
         const fsRow = rows.find((r) => r.case === c.name && r.backend === 'fs')!;
+        const spread = [...lane.rates].sort((a, b) => a - b);
         log(
-          `${c.name.padEnd(14)} ${v.backend.padEnd(26)} ${Math.round(row.recordsPerSecond).toLocaleString('en-US').padStart(11)} rec/s` +
+          `${c.name.padEnd(14)} ${row.backend.padEnd(26)} ${Math.round(row.recordsPerSecond).toLocaleString('en-US').padStart(11)} rec/s` +
             `  ${(row.recordsPerSecond / fsRow.recordsPerSecond).toFixed(2)}x fs` +
             `  cpu ${row.cpuUsPerRecord.toFixed(2).padStart(6)} µs/rec` +
             `  call p50 ${row.callP50Us.toFixed(0).padStart(5)} µs p99 ${row.callP99Us.toFixed(0).padStart(6)} µs` +
-            `  [${s.map((r) => Math.round(r.recordsPerSecond)).join(', ')}]`,
+            `  slices ${Math.round(spread[0])}..${Math.round(spread[spread.length - 1])}`,
         );
       }
     }
   } finally {
-    direct?.close();
-    buffered?.close();
+    synced?.close();
+    always?.close();
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return rows;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const cases = process.env.BENCH_CASES?.split(',').map((s) => s.trim());
-  console.log(`engine backends: ${os.cpus().length} CPUs, Node ${process.version}, dir ${process.env.BENCH_DIR ?? os.tmpdir()}`);
+  const only = process.env.BENCH_CASES?.split(',').map((s) => s.trim());
+  console.log(`engine backends: ${os.cpus().length} CPUs, Node ${process.version}, dir ${process.env.BENCH_DIR ?? os.tmpdir()}, loadavg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const rows = await runEngineBackends({
-    seconds: Number(process.env.BENCH_SECONDS ?? 1.5),
-    rounds: Number(process.env.BENCH_ROUNDS ?? 3),
+    seconds: Number(process.env.BENCH_SECONDS ?? 0.4),
+    rounds: Number(process.env.BENCH_ROUNDS ?? 9),
     dir: process.env.BENCH_DIR,
-    cases,
+    cases: only,
   });
   fs.mkdirSync(new URL('./out/', import.meta.url), { recursive: true });
   fs.writeFileSync(new URL('./out/engine-backends.json', import.meta.url), JSON.stringify(rows, null, 2));

@@ -18,6 +18,8 @@ export interface CaseOptions {
   consumers?: number;
   rateTotalPerS?: number;
   durationS?: number;
+  /** Our SDK producer's linger for this case (walrus targets only). */
+  lingerMs?: number;
 }
 
 /** Runs a scenario's cases, keeps their results and the systems it must stop. */
@@ -65,7 +67,7 @@ export class Lab {
       system: system.label,
       durability: options.shape === Shape.Consume ? system.consumeDurability : system.produceDurability,
       shape: options.shape,
-      target: targetOf(system, topic),
+      target: { ...targetOf(system, topic), ...(options.lingerMs === undefined ? {} : { lingerMs: options.lingerMs }) },
       producers: options.producers ?? this.config.threads[0] ?? 1,
       consumers: options.consumers ?? this.config.threads[0] ?? 1,
       payloadBytes: this.config.payloadBytes,

@@ -11,6 +11,7 @@ import { formatRate, markdownTable, OUT_DIR, resultsTable } from '../lib/report.
 import type { CaseResult } from '../load/run-case.js';
 import { RedisFsync } from '../peers/redis-server.js';
 import { Lab, main, Shape } from './lab.js';
+import { TargetKind } from '../targets/types.js';
 import { startJetStream, startRedisSystem, startWalrus, type SystemUnderTest } from './systems.js';
 
 /** Goal p99 produce-to-ack in the durable mode at the steady rate, in µs (issue 6). */
@@ -62,13 +63,20 @@ main(async () => {
   const lab = new Lab('peers', config);
   const r: Record<string, CaseResult> = {};
 
+  const isWalrus = (system: SystemUnderTest): boolean => system.kind === TargetKind.Walrus;
   const durableCases = async (system: SystemUnderTest, key: string): Promise<void> => {
     r[`${key}.produce`] = await lab.run(system, { name: 'produce, max', shape: Shape.Produce });
+    if (isWalrus(system)) {
+      r[`${key}.produceLinger0`] = await lab.run(system, { name: 'produce, max, linger 0', shape: Shape.Produce, lingerMs: 0 });
+    }
     r[`${key}.consume`] = await lab.run(system, { name: 'consume + commit', shape: Shape.Consume });
     r[`${key}.rate`] = await lab.run(system, { name: `produce at ${rate}/s`, shape: Shape.Produce, rateTotalPerS: rate });
   };
   const intervalCases = async (system: SystemUnderTest, key: string): Promise<void> => {
     r[`${key}.produce`] = await lab.run(system, { name: 'produce, max', shape: Shape.Produce });
+    if (isWalrus(system)) {
+      r[`${key}.produceLinger0`] = await lab.run(system, { name: 'produce, max, linger 0', shape: Shape.Produce, lingerMs: 0 });
+    }
     r[`${key}.consume`] = await lab.run(system, { name: 'consume + commit', shape: Shape.Consume });
   };
 
@@ -86,8 +94,11 @@ main(async () => {
 
   const comparisons: Comparison[] = [
     { goal: 'durable produce ≥ 3× Redis always', ours: r['walrusDurable.produce'], peer: r['redisAlways.produce'], metric: 'produce', minRatio: 3 },
+    { goal: '(same, our SDK with linger 0)', ours: r['walrusDurable.produceLinger0'], peer: r['redisAlways.produce'], metric: 'produce', minRatio: 3 },
     { goal: 'interval produce ≥ 2× Redis everysec', ours: r['walrusInterval.produce'], peer: r['redisEverySec.produce'], metric: 'produce', minRatio: 2 },
     { goal: 'interval produce ≥ 3× JetStream', ours: r['walrusInterval.produce'], peer: r['jetstream.produce'], metric: 'produce', minRatio: 3 },
+    { goal: '(same, our SDK with linger 0)', ours: r['walrusInterval.produceLinger0'], peer: r['redisEverySec.produce'], metric: 'produce', minRatio: 2 },
+    { goal: '(same vs JetStream, linger 0)', ours: r['walrusInterval.produceLinger0'], peer: r['jetstream.produce'], metric: 'produce', minRatio: 3 },
     { goal: 'consume ≥ 2× Redis XREADGROUP+XACK (always)', ours: r['walrusDurable.consume'], peer: r['redisAlways.consume'], metric: 'consume', minRatio: 2 },
     { goal: 'consume ≥ 2× Redis XREADGROUP+XACK (everysec)', ours: r['walrusInterval.consume'], peer: r['redisEverySec.consume'], metric: 'consume', minRatio: 2 },
     { goal: 'consume ≥ 2× JetStream consume()+ack', ours: r['walrusInterval.consume'], peer: r['jetstream.consume'], metric: 'consume', minRatio: 2 },

@@ -12,6 +12,8 @@ export interface TargetSpec {
   topic: string;
   /** Consumer group (Redis group, JetStream durable consumer). */
   group: string;
+  /** Our SDK producer's linger in ms for this case; unset = WALRUS_LINGER_MS, else the SDK default. */
+  lingerMs?: number;
 }
 
 /** One producer connection. `send` resolves when the target acknowledged the message. */

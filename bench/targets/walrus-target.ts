@@ -24,8 +24,8 @@ class WalrusProducer implements ProducerClient {
   constructor(
     private readonly client: WalrusClient,
     private readonly topic: string,
+    linger: number | undefined,
   ) {
-    const linger = lingerMs();
     this.producer = client.producer(linger === undefined ? {} : { lingerMs: linger });
   }
 
@@ -82,7 +82,7 @@ export const walrusDriver: TargetDriver = {
     await client.close({ timeoutMs: 5000 });
   },
   async producer(spec) {
-    return new WalrusProducer(await open(spec, 'bench-producer'), spec.topic);
+    return new WalrusProducer(await open(spec, 'bench-producer'), spec.topic, spec.lingerMs ?? lingerMs());
   },
   async consumer(spec, memberName) {
     return new WalrusConsumer(await open(spec, `bench-${memberName}`), spec);
