@@ -5,7 +5,7 @@
  * fits in one frame of `maxFrameBytes`.
  */
 import type { FetchedRecord } from '../protocol/index.js';
-import { FETCH_RECORD_OVERHEAD_BYTES, FETCH_REPLY_OVERHEAD_BYTES } from './limits.js';
+import { FETCH_READ_BYTES_MIN, FETCH_READ_BYTES_PER_RECORD, FETCH_RECORD_OVERHEAD_BYTES, FETCH_REPLY_OVERHEAD_BYTES } from './limits.js';
 import { recordPayloadBytes } from './record-codec.js';
 
 /** Largest `maxBytes` a fetch may use with frames of `maxFrameBytes`. */
@@ -21,4 +21,9 @@ export function countWithinBudget(records: readonly FetchedRecord[], budgetBytes
     if (used > budgetBytes && i > 0) return i;
   }
   return records.length;
+}
+
+/** Bytes to ask the log for when `maxRecords` records within `maxBytes` are wanted (limits.ts explains). */
+export function readBytesFor(maxRecords: number, maxBytes: number): number {
+  return Math.min(maxBytes, Math.max(FETCH_READ_BYTES_MIN, maxRecords * FETCH_READ_BYTES_PER_RECORD));
 }

@@ -11,7 +11,7 @@
 import { FETCH_RECORDS_MAX } from '../protocol/index.js';
 import type { FetchedRecord, FetchRequest, FetchResult } from '../protocol/index.js';
 import type { BrokerEngine } from './engine-port.js';
-import { countWithinBudget } from './fetch-budget.js';
+import { countWithinBudget, readBytesFor } from './fetch-budget.js';
 import type { GroupRegistry } from './group-registry.js';
 import type { HighWatermarks } from './high-watermarks.js';
 import { GROUP_IN_FLIGHT_MAX } from './limits.js';
@@ -84,7 +84,7 @@ export class FetchHandler {
   private async readPlain(topic: string, offset: number, maxRecords: number, maxBytes: number): Promise<FetchedRecord[]> {
     const { engine } = this.ctx;
     if (!engine.hasTopic(topic)) return [];
-    const entries = await engine.readFrom(topic, offset, { maxEntries: maxRecords, maxBytes });
+    const entries = await engine.readFrom(topic, offset, { maxEntries: maxRecords, maxBytes: readBytesFor(maxRecords, maxBytes) });
     const records = this.decodeAll(topic, entries);
     records.length = countWithinBudget(records, maxBytes);
     return records;
@@ -138,13 +138,13 @@ export class FetchHandler {
       while (j < redelivered.length && redelivered[j] === redelivered[j - 1] + 1) j++;
       const start = redelivered[i];
       const end = redelivered[j - 1] + 1;
-      const entries = await engine.readFrom(topic, start, { maxEntries: end - start, maxBytes });
+      const entries = await engine.readFrom(topic, start, { maxEntries: end - start, maxBytes: readBytesFor(end - start, maxBytes) });
       for (const e of entries) if (e.offset >= start && e.offset < end) records.push(this.ctx.codec.decode(e.offset, e.timestamp, e.data));
       i = j;
     }
     if (freshCount > 0) {
       const end = freshStart + freshCount;
-      const entries = await engine.readFrom(topic, freshStart, { maxEntries: freshCount, maxBytes });
+      const entries = await engine.readFrom(topic, freshStart, { maxEntries: freshCount, maxBytes: readBytesFor(freshCount, maxBytes) });
       for (const e of entries) if (e.offset < end) records.push(this.ctx.codec.decode(e.offset, e.timestamp, e.data));
     }
     return records;
