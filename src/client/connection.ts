@@ -1,19 +1,10 @@
-import {
-  FRAME_BYTES_CEILING,
-  FrameDecoder,
-  FrameEncoder,
-  PROTOCOL_VERSION,
-  ErrorCodes,
-  isErrorCode,
-  type HelloResult,
-  type ProtocolError,
-  type ResultByOp,
-} from '../protocol/index.js';
+import { FRAME_BYTES_CEILING, FrameDecoder, FrameEncoder, PROTOCOL_VERSION, type HelloResult, type ProtocolError, type ResultByOp } from '../protocol/index.js';
 import { backoffDelayMs } from './backoff.js';
-import { AbortedError, BrokerError, clientError, ClientErrorCode, WalrusError } from './errors.js';
-import { PENDING_REQUESTS_MAX, REQUEST_ID_LIMIT } from './limits.js';
+import { AbortedError, clientError, ClientErrorCode, WalrusError } from './errors.js';
+import { PENDING_REQUESTS_MAX } from './limits.js';
 import { connectNodeTransport } from './node-transport.js';
 import type { ConnectSettings } from './options.js';
+import { RequestTable } from './request-table.js';
 import type { Transport } from './transport.js';
 import type { ConnectedEvent, DisconnectedEvent, ReconnectingEvent } from './types.js';
 
@@ -53,28 +44,21 @@ export interface ConnectionListener {
   onGaveUp(error: Error | undefined): void;
 }
 
-interface PendingRequest {
-  resolve: (result: never) => void;
-  reject: (error: Error) => void;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
-
 /** Options of one request. */
 export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/** The self-healing broker connection described at the top of this file; one per client. */
 export class Connection {
   readonly #settings: ConnectSettings;
   readonly #listener: ConnectionListener;
-  readonly #pending = new Map<number, PendingRequest>();
+  readonly #requests = new RequestTable();
   readonly #encoder = new FrameEncoder();
   /** Aborted by close(): stops the reconnect loop, its sleeps and any connect attempt. */
   readonly #closing = new AbortController();
   #state: ConnectionState = ConnectionState.connecting;
   #transport: Transport | undefined;
-  #nextId = 1;
   #flushScheduled = false;
   #generation = 0;
   #helloResult: HelloResult | undefined;
@@ -164,7 +148,7 @@ export class Connection {
 
   /** Requests awaiting replies. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#requests.size;
   }
 
   /** Tears everything down now: pending requests fail with `CLIENT_CLOSED`. Idempotent. */
@@ -233,7 +217,7 @@ export class Connection {
     let decoderError: Error | undefined;
     const decoder = new FrameDecoder({
       maxFrameBytes: FRAME_BYTES_CEILING,
-      onMessage: (message) => this.#onMessage(message),
+      onMessage: (message) => this.#requests.settle(message),
       onError: (error: ProtocolError) => {
         decoderError = clientError(ClientErrorCode.PROTOCOL_VIOLATION, `undecodable frame from the broker: ${error.message}`, { cause: error });
         this.#transport?.destroy(decoderError);
@@ -317,10 +301,10 @@ export class Connection {
   #send<O extends keyof ResultByOp>(op: O, fields: object, options?: RequestOptions): Promise<ResultByOp[O]> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
-    if (this.#pending.size >= PENDING_REQUESTS_MAX) {
+    if (!this.#requests.hasRoom) {
       return Promise.reject(clientError(ClientErrorCode.NOT_CONNECTED, `more than ${PENDING_REQUESTS_MAX} requests await replies (${op} was not sent)`));
     }
-    const id = this.#allocateId();
+    const id = this.#requests.allocateId();
     const before = this.#encoder.pendingBytes;
     try {
       this.#encoder.push({ ...fields, op, id });
@@ -329,27 +313,7 @@ export class Connection {
       return Promise.reject(clientError(ClientErrorCode.INVALID_ARGUMENT, `cannot encode ${op}: ${(error as Error).message}`, { cause: error }));
     }
     this.#scheduleFlush();
-    return new Promise<ResultByOp[O]>((resolve, reject) => {
-      const pending: PendingRequest = { resolve: resolve as (result: never) => void, reject, signal, onAbort: undefined };
-      if (signal !== undefined) {
-        // The reply, if it comes, is dropped as an unknown id; the request itself cannot be unsent.
-        pending.onAbort = () => {
-          this.#pending.delete(id);
-          reject(new AbortedError(signal.reason));
-        };
-        signal.addEventListener('abort', pending.onAbort, { once: true });
-      }
-      this.#pending.set(id, pending);
-    });
-  }
-
-  #allocateId(): number {
-    // Ids wrap within u32; skipping ids still pending keeps replies unambiguous (the table is far
-    // smaller than the id space, so this loop ends within PENDING_REQUESTS_MAX steps).
-    let id = this.#nextId;
-    while (this.#pending.has(id)) id = id + 1 >= REQUEST_ID_LIMIT ? 1 : id + 1;
-    this.#nextId = id + 1 >= REQUEST_ID_LIMIT ? 1 : id + 1;
-    return id;
+    return this.#requests.add<ResultByOp[O]>(id, signal);
   }
 
   #scheduleFlush(): void {
@@ -365,37 +329,9 @@ export class Connection {
     this.#transport?.write(bytes);
   };
 
-  #onMessage(message: Record<string, unknown>): void {
-    const id = message.id;
-    if (typeof id !== 'number') return;
-    const pending = this.#pending.get(id);
-    if (pending === undefined) return; // an aborted request, or a connection-level error (id 0)
-    this.#pending.delete(id);
-    if (pending.onAbort !== undefined) pending.signal?.removeEventListener('abort', pending.onAbort);
-    if (message.ok === true) {
-      pending.resolve(message as never);
-      return;
-    }
-    pending.reject(toBrokerError(message.error));
-  }
-
   #failPending(error: WalrusError): void {
     // Frames still in the encoder were never written; they fail the same way.
     this.#encoder.truncate(0);
-    if (this.#pending.size === 0) return;
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const request of pending) {
-      if (request.onAbort !== undefined) request.signal?.removeEventListener('abort', request.onAbort);
-      request.reject(error);
-    }
+    this.#requests.failAll(error);
   }
-}
-
-/** Turns a reply's `error` field into a `BrokerError`, trusting nothing about its shape. */
-export function toBrokerError(error: unknown): WalrusError {
-  const fields = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown };
-  const code = typeof fields.code === 'string' ? fields.code : 'INTERNAL';
-  const message = typeof fields.message === 'string' ? fields.message : 'the broker reported an error without a message';
-  return new BrokerError(code, message, isErrorCode(code) ? ErrorCodes[code].retriable : false);
 }

@@ -39,7 +39,7 @@ async function groupPeer(recordCount: number): Promise<GroupPeer> {
     if (request.op !== 'fetch') return;
     const maxBytes = request.maxBytes as number;
     state.fetches.push({ maxBytes });
-    const records = [];
+    const records: Array<ReturnType<typeof record>> = [];
     let bytes = 0;
     while (state.redeliver.length > 0) records.push(record(state.redeliver.shift()!));
     while (next < recordCount && (records.length === 0 || bytes + VALUE_BYTES <= maxBytes)) {
