@@ -84,7 +84,11 @@ export async function readEntries(topic: TopicLog, from: number, maxBytes: numbe
     let position = start.position;
     let at = start.offset;
     const visibleEnd = block.visibleEnd;
-    const budget = Math.max(READ_CHUNK_BYTES, maxBytes - payloadBytes + 64 * ENTRY_HEADER_BYTES);
+    // Size the read by what can be returned: a readNext needs a page, not a 256 KiB chunk.
+    const remaining = maxEntries - out.length;
+    const byEntries = Math.max(4096, remaining * (1024 + ENTRY_HEADER_BYTES));
+    const byBytes = Math.max(READ_CHUNK_BYTES, maxBytes - payloadBytes + 64 * ENTRY_HEADER_BYTES);
+    const budget = Math.min(byEntries, byBytes);
     let chunk = await readRange(block, position, Math.min(budget, visibleEnd - position));
     let cut = 0;
     let done = false;
