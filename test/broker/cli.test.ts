@@ -4,12 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startDaemon, tempDir } from './harness.js';
+import { daemonCommand, startDaemon, tempDir } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = existsSync(`${ROOT}dist/broker/cli.js`) && process.env.WALRUS_TEST_FROM_SRC !== '1' ? ['dist/broker/cli.js'] : ['--import', 'tsx', 'src/broker/cli.ts'];
+const CLI = daemonCommand();
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [...CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });

@@ -2,12 +2,13 @@
  * Test harness for the broker suites: starts the real `walrus-broker` daemon as a child process on
  * a loopback port with a temp data dir, and talks raw frames to it.
  *
- * The daemon is `dist/broker/cli.js` (`make test` builds first); when dist is missing, or with
- * WALRUS_TEST_FROM_SRC=1, it runs `src/broker/cli.ts` through tsx instead.
+ * The daemon is `dist/broker/cli.js` (`make test` builds first); when dist is missing or older than
+ * a source file (someone ran vitest without building), or with WALRUS_TEST_FROM_SRC=1, it runs
+ * `src/broker/cli.ts` through tsx instead.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,24 @@ import type { ProtocolError } from '../../src/protocol/index.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST_CLI = join(ROOT, 'dist/broker/cli.js');
 const SRC_CLI = join(ROOT, 'src/broker/cli.ts');
+
+/** Newest modification time (ms) of the .ts files under `dir`. */
+function newestSourceMs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMs(path));
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Node arguments that run the daemon: built dist when fresh, else the sources through tsx. */
+export function daemonCommand(): string[] {
+  const fromSrc =
+    process.env.WALRUS_TEST_FROM_SRC === '1' || !existsSync(DIST_CLI) || statSync(DIST_CLI).mtimeMs < newestSourceMs(join(ROOT, 'src'));
+  return fromSrc ? ['--import', 'tsx', SRC_CLI] : [DIST_CLI];
+}
 
 /** A temp directory removed by `cleanup`. */
 export function tempDir(prefix = 'walrus-broker-test-'): { path: string; cleanup(): void } {
@@ -42,8 +61,7 @@ export interface Daemon {
 
 /** Starts `walrus-broker --port 0 --data-dir <dataDir> ...args` and waits for its "listening" line. */
 export async function startDaemon(dataDir: string, args: string[] = []): Promise<Daemon> {
-  const fromSrc = process.env.WALRUS_TEST_FROM_SRC === '1' || !existsSync(DIST_CLI);
-  const command = fromSrc ? ['--import', 'tsx', SRC_CLI] : [DIST_CLI];
+  const command = daemonCommand();
   const child = spawn(process.execPath, [...command, '--port', '0', '--data-dir', dataDir, '--log-level', 'info', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

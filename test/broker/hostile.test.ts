@@ -181,6 +181,39 @@ describe('limits, auth and graceful stop', () => {
     }
   });
 
+  it('SIGTERM during a burst of produces: every acknowledged record is there after restart', async () => {
+    const dir = tempDir();
+    const daemon = await startDaemon(dir.path);
+    try {
+      const c = await RawClient.connect(daemon.port);
+      const frames: Buffer[] = [];
+      const ids: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const id = c.id();
+        ids.push(id);
+        frames.push(encodeFrame({ op: 'produce', id, topic: 'burst-stop', value: bin(`v${i}`) }));
+      }
+      c.writeRaw(Buffer.concat(frames));
+      const exit = daemon.terminate();
+      expect(await exit).toBe(0);
+      await c.closed;
+      const produceIds = new Set(ids);
+      const acked = c.received.filter((r) => r.ok === true && produceIds.has(r.id)).map((r) => r.offset as number);
+      for (const r of c.received.filter((x) => x.ok === false)) expect(r.error.code).toBe('SHUTTING_DOWN');
+
+      const again = await startDaemon(dir.path);
+      const c2 = await RawClient.connect(again.port);
+      const stored = await c2.request({ op: 'fetch', topic: 'burst-stop', offset: 0 });
+      const storedOffsets = new Set((stored.records ?? []).map((r: any) => r.offset));
+      expect(acked.filter((o) => !storedOffsets.has(o)), `stored ${storedOffsets.size} acked ${acked.length} received ${c.received.length}`).toEqual([]);
+      c2.close();
+      expect(await again.terminate()).toBe(0);
+    } finally {
+      daemon.process.kill('SIGKILL');
+      dir.cleanup();
+    }
+  });
+
   it('SIGTERM answers pending long-polls, keeps acknowledged data, and exits 0', async () => {
     const dir = tempDir();
     const daemon = await startDaemon(dir.path);

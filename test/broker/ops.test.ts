@@ -150,6 +150,21 @@ describe('broker ops over raw frames', () => {
     c.close();
   });
 
+  it('hello and requests pipelined behind it in one write are all served', async () => {
+    const c = await RawClient.connect(daemon.port, { hello: false });
+    c.writeRaw(
+      Buffer.concat([
+        encodeFrame({ op: 'hello', id: 1, version: 1 }),
+        encodeFrame({ op: 'produce', id: 2, topic: 'eager', value: bin('early') }),
+        encodeFrame({ op: 'listTopics', id: 3 }),
+      ]),
+    );
+    expect((await c.replyTo(1)).ok).toBe(true);
+    expect(await c.replyTo(2)).toMatchObject({ ok: true, offset: 0 });
+    expect((await c.replyTo(3)).topics).toContain('eager');
+    c.close();
+  });
+
   it('many pipelined requests written in one chunk all get answered', async () => {
     const c = await RawClient.connect(daemon.port);
     const frames: Buffer[] = [];
