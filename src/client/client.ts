@@ -30,7 +30,11 @@ export class WalrusClient extends EventEmitter<ClientEvents> {
         this.emit('disconnected', event);
       },
       onReconnecting: (event) => this.emit('reconnecting', event),
-      onGaveUp: () => void this.close({ timeoutMs: 0 }),
+      onGaveUp: (error) => {
+        const lost = clientError(ClientErrorCode.CONNECTION_LOST, 'the connection to the broker was lost and reconnect is disabled', { cause: error });
+        for (const consumer of this.#consumers.values()) consumer.fail(lost);
+        void this.close({ timeoutMs: 0 });
+      },
     });
     this.admin = new Admin(this.#connection);
   }

@@ -133,6 +133,21 @@ describe('Consumer', () => {
     await iterator.return!();
   });
 
+  it('with reconnect disabled, a lost connection ends the loop with CONNECTION_LOST, not quietly', async () => {
+    const group = await groupPeer(0);
+    const c = await connect({ port: group.peer.port, reconnect: false });
+    clients.push(c);
+    const consumer = c.consumer({ topic: 't', group: 'g' });
+    const loop = (async () => {
+      for await (const _ of consumer.messages()) {
+        // nothing to read
+      }
+    })();
+    await settle();
+    group.peer.sockets[0].destroy();
+    await expect(loop).rejects.toMatchObject({ code: 'CONNECTION_LOST', retriable: true });
+  });
+
   it('batches() yields up to maxRecords and batch.commit() covers the batch', async () => {
     const group = await groupPeer(25);
     const c = await client(group.peer.port);

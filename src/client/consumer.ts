@@ -149,6 +149,12 @@ export class Consumer<T = Buffer> implements MessageOwner {
     this.#resetLeases(this.#generation);
   }
 
+  /** @internal The client gave up (reconnect disabled): the reader gets `error` instead of a quiet end. */
+  fail(error: Error): void {
+    this.#failure ??= error;
+    this.#wakeReader?.();
+  }
+
   async #close(timeoutMs: number): Promise<void> {
     this.#closing = true;
     this.#fetchAbort?.abort();
@@ -210,13 +216,13 @@ export class Consumer<T = Buffer> implements MessageOwner {
   async #take(max: number, waitMs: number, signal: AbortSignal | undefined): Promise<ConsumedMessage<T>[] | undefined> {
     let deadline = -1;
     for (;;) {
-      if (this.#closing) return undefined;
-      if (signal?.aborted) throw new AbortedError(signal.reason);
       if (this.#failure !== undefined) {
         const failure = this.#failure;
         this.#failure = undefined;
         throw failure;
       }
+      if (this.#closing) return undefined;
+      if (signal?.aborted) throw new AbortedError(signal.reason);
       const available = this.#buffer.length;
       if (available >= max || (available > 0 && (waitMs === 0 || (deadline >= 0 && Date.now() >= deadline)))) break;
       if (available > 0 && deadline < 0) deadline = Date.now() + waitMs;
