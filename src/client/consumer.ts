@@ -271,8 +271,9 @@ export class Consumer<T = Buffer> implements MessageOwner {
     this.#fetching = true;
     void this.#fetchLoop().finally(() => {
       this.#fetching = false;
-      // A reader may have started while the last fetch was finishing.
-      if (this.#readerActive && !this.#closing) this.#startFetching();
+      // A reader may have started while the last fetch was finishing (but after a failure, the
+      // reader must see it and end first: restarting now would only repeat the failing fetch).
+      if (this.#readerActive && !this.#closing && this.#failure === undefined) this.#startFetching();
     });
   }
 
