@@ -137,11 +137,18 @@ describe('hostile input', () => {
 });
 
 describe('limits, auth and graceful stop', () => {
-  it('refuses connections past --max-connections with TOO_MANY_CONNECTIONS', async () => {
+  it('refuses connections past --max-connections with TOO_MANY_CONNECTIONS; enforces --max-frame-bytes', async () => {
     const dir = tempDir();
-    const daemon = await startDaemon(dir.path, ['--max-connections', '2']);
+    const daemon = await startDaemon(dir.path, ['--max-connections', '2', '--max-frame-bytes', '65536']);
     try {
       const a = await RawClient.connect(daemon.port);
+      // A record that fits the request frame but would not fit a fetch reply: RECORD_TOO_LARGE.
+      const tooBig = await a.request({ op: 'produce', topic: 'sized', value: Buffer.alloc(65_000) });
+      expect(tooBig.error.code).toBe('RECORD_TOO_LARGE');
+      const fits = await a.request({ op: 'produce', topic: 'sized', value: Buffer.alloc(60_000) });
+      expect(fits.ok).toBe(true);
+      const back = await a.request({ op: 'fetch', topic: 'sized', offset: 0 });
+      expect(back.records[0].value.length).toBe(60_000);
       const b = await RawClient.connect(daemon.port);
       const c = await RawClient.connect(daemon.port, { hello: false });
       const refused = await c.waitFor((r) => r.error?.code === 'TOO_MANY_CONNECTIONS');
@@ -152,9 +159,16 @@ describe('limits, auth and graceful stop', () => {
       await b.closed;
       // A slot is free again once the broker has seen the close.
       let d: RawClient | undefined;
-      for (let attempt = 0; attempt < 50 && d === undefined; attempt++) {
-        d = await RawClient.connect(daemon.port).catch(() => undefined);
-        if (d === undefined) await new Promise((r) => setTimeout(r, 50));
+      for (let attempt = 0; attempt < 100 && d === undefined; attempt++) {
+        const candidate = await RawClient.connect(daemon.port, { hello: false });
+        const helloId = candidate.send({ op: 'hello', version: 1 });
+        const first = await candidate.waitFor((r) => r.id === helloId || r.id === 0);
+        if (first.ok === true) d = candidate;
+        else {
+          expect(first.error.code).toBe('TOO_MANY_CONNECTIONS');
+          candidate.close();
+          await new Promise((r) => setTimeout(r, 20));
+        }
       }
       expect(d).toBeDefined();
       a.close();
