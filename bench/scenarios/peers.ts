@@ -59,7 +59,7 @@ main(async () => {
   const config = readConfig({ durationS: 10, prefill: 200_000 });
   const interval = /^\d+ms$/.test(config.fsync) ? config.fsync : '1000ms';
   const rate = config.rate > 0 ? config.rate : 20_000;
-  const peers = (process.env.PEERS ?? 'redis,jetstream').split(',');
+  const peers = (process.env.PEERS || 'redis,jetstream').split(',');
   const lab = new Lab('peers', config);
   const r: Record<string, CaseResult> = {};
 
