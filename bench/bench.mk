@@ -1,7 +1,8 @@
 # Benchmarks against a live broker, side by side with Redis Streams and NATS JetStream (issue 6).
 # Included by the root Makefile. Never part of `make test`. Traffic stays on 127.0.0.1.
 #
-# Knobs (environment or make variables):
+# Knobs (environment or make variables; make passes command-line variables to the recipes itself, so
+# nothing is exported here: an exported unset variable would reach other targets as an empty string):
 #   FSYNC=sync-each|<n>ms|none   broker fsync mode (default sync-each)
 #   THREADS=4 | 1-8              producer / consumer processes (a range runs 1, 2, 4, 8)
 #   WALRUS_DURATION=10           seconds per measured case (after a 1 s warm-up)
@@ -16,7 +17,6 @@
 #   PEERS=redis,jetstream        which peers bench-peers runs
 # Results: a table on stdout, CSV (and the scaling chart as SVG) in bench/out/.
 
-export FSYNC THREADS WALRUS_DURATION WALRUS_BATCH_SIZE PAYLOAD RATE WALRUS_PREFILL WALRUS_BROKER WALRUS_BROKER_PID WALRUS_PROFILE WALRUS_LINGER_MS WALRUS_CLIENT PEERS
 
 BENCH_RUN := npx tsx
 
