@@ -1,14 +1,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { daemonCommand } from '../broker/harness.js';
 
 /**
  * The real walrus-broker daemon as a child process on a loopback port with a temp data dir, for the
- * SDK's scenario suites. Uses the built `dist/broker/cli.js` (what `make test` builds first) and falls
- * back to running the TypeScript source through tsx when dist/ is absent.
+ * SDK's scenario suites. The command comes from the broker suites' harness: the built
+ * `dist/broker/cli.js` (what `make test` builds first), or the sources through tsx when dist is
+ * missing or older than a source file. Unlike that harness, this one can restart a daemon on the same
+ * port and data dir, which the SDK's reconnect scenarios need.
  */
 
 /** Repository root. */
@@ -16,6 +19,10 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 
 /** How to start a TypeScript entry point as its own node process. */
 export const TSX_NODE_ARGS = ['--import', 'tsx'];
+
+function withoutWalrusVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('WALRUS_')));
+}
 
 /** A running (or stopped) broker process. */
 export class BrokerProcess {
@@ -40,12 +47,11 @@ export class BrokerProcess {
   /** Starts the daemon again on `port` (default: the port it had) and the same data dir. */
   async restart(port = this.port): Promise<void> {
     if (this.#child !== undefined) throw new Error('broker already running');
-    const cli = path.join(ROOT, 'dist/broker/cli.js');
-    const entry = existsSync(cli) ? [cli] : [...TSX_NODE_ARGS, path.join(ROOT, 'src/broker/cli.ts')];
     const child = spawn(
       process.execPath,
-      [...entry, '--host', '127.0.0.1', '--port', String(port), '--data-dir', this.dataDir, '--log-level', 'info', ...this.#extraArgs],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+      [...daemonCommand(), '--host', '127.0.0.1', '--port', String(port), '--data-dir', this.dataDir, '--log-level', 'info', ...this.#extraArgs],
+      // The daemon reads WALRUS_* variables as flag fallbacks; keep the caller's out of it.
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: withoutWalrusVariables(process.env) },
     );
     this.#child = child;
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
