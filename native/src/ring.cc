@@ -225,15 +225,26 @@ io_uring_sqe* Ring::NextSqe() {
 }
 
 int Ring::Submit(unsigned count) {
-  StoreRelease(sq_tail_, sq_local_tail_);
+  unsigned published = sq_local_tail_;
+  StoreRelease(sq_tail_, published);
   unsigned done = 0;
+  unsigned retries = 0;
   while (done < count) {
     int rc = SysEnter(ring_fd_, count - done, 0, 0);
     if (rc < 0) {
-      if (errno == EINTR) continue;
-      // SQEs already published stay queued and go in with the next enter; report the error so the
-      // caller fails loudly rather than waiting forever.
-      return -errno;
+      int err = errno;
+      if (err == EINTR) continue;
+      if (done == 0) {
+        // Nothing consumed (seccomp EPERM, EAGAIN, …): without SQPOLL the kernel reads the SQ tail only
+        // inside io_uring_enter, so the SQEs can be withdrawn and the caller fails them cleanly.
+        sq_local_tail_ = published - count;
+        StoreRelease(sq_tail_, sq_local_tail_);
+        return -err;
+      }
+      // Part of a linked pair went in. Retry a bounded number of times (the CQ never overflows: JS caps
+      // completions in flight at its size); past that the ring is unusable and the caller says so.
+      if (++retries > 1000) return -err;
+      continue;
     }
     done += static_cast<unsigned>(rc);
   }
