@@ -48,6 +48,19 @@ describe('ConsumerGroup', () => {
     expect(g.cursor()).toBe(4);
   });
 
+  it('leases of different lengths expire independently', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    handOut(g, 1, 1, 500); // offset 0, long lease
+    handOut(g, 2, 1, 100); // offset 1, short lease
+    expect(g.expire(50)).toBe(0);
+    expect(g.expire(200)).toBe(1);
+    expect(g.takeRedeliveries(5)).toEqual([1]);
+    expect(g.inFlight).toBe(1);
+    expect(g.expire(499)).toBe(0);
+    expect(g.expire(500)).toBe(1);
+    expect(g.takeRedeliveries(5)).toEqual([0]);
+  });
+
   it('a closed member releases everything it held; a late ack from it is a no-op', () => {
     const g = new ConsumerGroup('t', 'g', 0);
     handOut(g, 1, 3, 100);

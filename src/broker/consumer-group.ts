@@ -10,9 +10,8 @@
  * the lowest offset not yet acknowledged, which is what gets persisted as the group's log cursor.
  *
  * Sizing: `leases` holds at most GROUP_IN_FLIGHT_MAX entries (the caller checks `inFlight` before
- * leasing). Its Map iteration order is expiry order, because every lease lasts the same
- * `ackTimeoutMs` on a monotonic clock and a re-lease deletes then re-inserts; so `expire` stops at
- * the first live lease.
+ * leasing). Leases may differ in length (`fetch.ackTimeoutMs`), so `expire` scans them all, but only
+ * once the earliest expiry (`nextExpiryMs`, a lower bound) has passed: a sweep with nothing due is O(1).
  */
 import assert from 'node:assert';
 
@@ -35,6 +34,8 @@ export class ConsumerGroup {
   private readonly leases = new Map<number, Lease>();
   /** Offsets released by expiry or disconnect, ascending; handed out before new records. */
   private redeliver: number[] = [];
+  /** No lease expires before this (a lower bound; Infinity when there are none). */
+  private nextExpiryMs = Number.POSITIVE_INFINITY;
   /** Offsets leased per member, for ack and release without scanning every lease. */
   private readonly byOwner = new Map<number, Set<number>>();
 
@@ -93,6 +94,7 @@ export class ConsumerGroup {
     assert(offset < this.frontier, 'leasing an offset beyond the frontier');
     assert(!this.leases.has(offset), 'leasing an offset twice');
     this.leases.set(offset, { ownerId, expiresAtMs });
+    if (expiresAtMs < this.nextExpiryMs) this.nextExpiryMs = expiresAtMs;
     let owned = this.byOwner.get(ownerId);
     if (owned === undefined) {
       owned = new Set();
@@ -134,9 +136,14 @@ export class ConsumerGroup {
 
   /** Releases every lease that expired at or before `nowMs`; returns how many. */
   expire(nowMs: number): number {
+    if (nowMs < this.nextExpiryMs) return 0;
     const expired: number[] = [];
+    let next = Number.POSITIVE_INFINITY;
     for (const [offset, lease] of this.leases) {
-      if (lease.expiresAtMs > nowMs) break;
+      if (lease.expiresAtMs > nowMs) {
+        if (lease.expiresAtMs < next) next = lease.expiresAtMs;
+        continue;
+      }
       expired.push(offset);
       const owned = this.byOwner.get(lease.ownerId);
       if (owned !== undefined) {
@@ -144,6 +151,7 @@ export class ConsumerGroup {
         if (owned.size === 0) this.byOwner.delete(lease.ownerId);
       }
     }
+    this.nextExpiryMs = next;
     for (const offset of expired) this.leases.delete(offset);
     this.putBack(expired);
     return expired.length;

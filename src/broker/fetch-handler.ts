@@ -62,7 +62,7 @@ export class FetchHandler {
           records =
             request.group === undefined
               ? await this.readPlain(request.topic, request.offset ?? 0, maxRecords, maxBytes)
-              : await this.handOut(request.topic, request.group, maxRecords, maxBytes, session);
+              : await this.handOut(request.topic, request.group, maxRecords, maxBytes, session, request.ackTimeoutMs);
           highWatermark = await ctx.highWatermarks.get(request.topic);
         } finally {
           session.replyBudget.release(maxBytes);
@@ -91,7 +91,14 @@ export class FetchHandler {
   }
 
   /** Hands the next records of `group` to `session`, leased. */
-  private async handOut(topic: string, groupName: string, maxRecords: number, maxBytes: number, session: Session): Promise<FetchedRecord[]> {
+  private async handOut(
+    topic: string,
+    groupName: string,
+    maxRecords: number,
+    maxBytes: number,
+    session: Session,
+    leaseMs: number | undefined,
+  ): Promise<FetchedRecord[]> {
     const { engine, groups, highWatermarks } = this.ctx;
     if (!engine.hasTopic(topic)) return [];
     const entry = await groups.get(topic, groupName);
@@ -118,7 +125,7 @@ export class FetchHandler {
     if (group.generation !== generation) return []; // a seek moved the group meanwhile
     const handed = session.closed ? 0 : countWithinBudget(records, maxBytes);
     records.length = handed;
-    for (const r of records) this.ctx.groups.lease(entry, r.offset, session.id);
+    for (const r of records) this.ctx.groups.lease(entry, r.offset, session.id, leaseMs);
 
     // Put back what was reserved and neither handed out nor gone from the log.
     const firstRetained = records.length > 0 ? records[0].offset : undefined;

@@ -77,9 +77,9 @@ export class GroupRegistry {
     return out;
   }
 
-  /** Leases `offset` in `entry` to `ownerId` for ackTimeoutMs. */
-  lease(entry: GroupEntry, offset: number, ownerId: number): void {
-    entry.group.lease(offset, ownerId, this.options.now() + this.options.ackTimeoutMs);
+  /** Leases `offset` in `entry` to `ownerId` for `leaseMs` (default the broker's ackTimeoutMs). */
+  lease(entry: GroupEntry, offset: number, ownerId: number, leaseMs: number = this.options.ackTimeoutMs): void {
+    entry.group.lease(offset, ownerId, this.options.now() + leaseMs);
     let groups = this.byOwner.get(ownerId);
     if (groups === undefined) {
       groups = new Set();

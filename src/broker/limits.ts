@@ -3,7 +3,12 @@
  * override the ones named in `BrokerOptions`, and are validated against these before any socket opens.
  */
 import assert from 'node:assert';
-import { FETCH_BYTES_DEFAULT, FRAME_BYTES_MAX } from '../protocol/index.js';
+import {
+  ACK_TIMEOUT_MS_MAX as PROTOCOL_ACK_TIMEOUT_MS_MAX,
+  ACK_TIMEOUT_MS_MIN as PROTOCOL_ACK_TIMEOUT_MS_MIN,
+  FETCH_BYTES_DEFAULT,
+  FRAME_BYTES_MAX,
+} from '../protocol/index.js';
 
 /** Default TCP port. */
 export const PORT_DEFAULT = 9797;
@@ -30,9 +35,9 @@ export const CONNECTION_REQUESTS_IN_FLIGHT_MAX = 1024;
 /** Default lease of a record handed to a group member before it is handed out again. */
 export const ACK_TIMEOUT_MS_DEFAULT = 30_000;
 
-/** Shortest and longest configurable lease. */
-export const ACK_TIMEOUT_MS_MIN = 10;
-export const ACK_TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
+/** Shortest and longest configurable lease (`--ack-timeout-ms`, `fetch.ackTimeoutMs`): the protocol's range. */
+export const ACK_TIMEOUT_MS_MIN = PROTOCOL_ACK_TIMEOUT_MS_MIN;
+export const ACK_TIMEOUT_MS_MAX = PROTOCOL_ACK_TIMEOUT_MS_MAX;
 
 /** Longest pause between lease-expiry sweeps; shorter leases sweep at a quarter of their length. */
 export const LEASE_SWEEP_INTERVAL_MS_MAX = 1000;

@@ -31,6 +31,10 @@ export const FETCH_BYTES_DEFAULT = 1024 * 1024;
 /** Longest `fetch.maxWaitMs`; bounds how long a long-poll holds broker state. */
 export const FETCH_WAIT_MS_MAX = 5 * 60 * 1000;
 
+/** Shortest and longest lease a fetch may ask for (`fetch.ackTimeoutMs`); a day bounds lease-table lifetime. */
+export const ACK_TIMEOUT_MS_MIN = 10;
+export const ACK_TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
+
 /** Headers on one record; headers are metadata, not a second payload. */
 export const HEADERS_COUNT_MAX = 64;
 

@@ -68,6 +68,8 @@ export interface FetchRequest extends RequestBase {
   maxRecords?: number;
   /** Long-poll: wait up to this long for records when none are available. */
   maxWaitMs?: number;
+  /** With `group`: lease length for the records handed out by this fetch (default: the broker's). */
+  ackTimeoutMs?: number;
 }
 
 /** Acknowledges every record this connection was given in `group` below `offset`. */

@@ -6,6 +6,8 @@
  */
 import { ErrorCode, ProtocolError } from './error-codes.js';
 import {
+  ACK_TIMEOUT_MS_MAX,
+  ACK_TIMEOUT_MS_MIN,
   BATCH_RECORDS_MAX,
   CLIENT_ID_LENGTH_MAX,
   FETCH_RECORDS_MAX,
@@ -85,6 +87,7 @@ export function validateRequest(message: Fields): Request {
         maxBytes: v.optionalUint('maxBytes'),
         maxRecords: v.optionalUint('maxRecords'),
         maxWaitMs: v.optionalUint('maxWaitMs'),
+        ackTimeoutMs: v.optionalUint('ackTimeoutMs'),
       };
       if (request.group === undefined && request.offset === undefined) throw invalid(id, 'fetch needs offset or group');
       if (request.group !== undefined && request.offset !== undefined) throw invalid(id, 'fetch takes offset or group, not both');
@@ -94,6 +97,13 @@ export function validateRequest(message: Fields): Request {
       if (request.maxBytes !== undefined && request.maxBytes < 1) throw invalid(id, 'maxBytes must be at least 1');
       if (request.maxWaitMs !== undefined && request.maxWaitMs > FETCH_WAIT_MS_MAX) {
         throw invalid(id, `maxWaitMs must be at most ${FETCH_WAIT_MS_MAX}`);
+      }
+      if (request.ackTimeoutMs !== undefined) {
+        if (request.ackTimeoutMs < ACK_TIMEOUT_MS_MIN || request.ackTimeoutMs > ACK_TIMEOUT_MS_MAX) {
+          throw invalid(id, `ackTimeoutMs must be in ${ACK_TIMEOUT_MS_MIN}..${ACK_TIMEOUT_MS_MAX}`);
+        }
+        // Meaningless without a group; dropped rather than refused so a client may always send it.
+        if (request.group === undefined) request.ackTimeoutMs = undefined;
       }
       return request;
     }

@@ -139,3 +139,30 @@ describe('consumer groups with short leases (--ack-timeout-ms 300)', () => {
     for (const c of [producer, slow, fast]) c.close();
   });
 });
+
+describe('per-fetch lease length (fetch.ackTimeoutMs)', () => {
+  const dir = tempDir();
+  let daemon: Daemon;
+
+  beforeAll(async () => {
+    daemon = await startDaemon(dir.path); // broker default: 30 s leases
+  });
+
+  afterAll(async () => {
+    if (daemon) await daemon.terminate();
+    dir.cleanup();
+  });
+
+  it('a short lease asked for by the fetch expires and the records go to another member', async () => {
+    const producer = await RawClient.connect(daemon.port);
+    await produceN(producer, 'short-lease', 2);
+    const a = await RawClient.connect(daemon.port);
+    const b = await RawClient.connect(daemon.port);
+    expect(offsetsOf(await a.request({ op: 'fetch', topic: 'short-lease', group: 'g', ackTimeoutMs: 200 }))).toEqual([0, 1]);
+    const again = await b.request({ op: 'fetch', topic: 'short-lease', group: 'g', maxWaitMs: 20_000 });
+    expect(offsetsOf(again)).toEqual([0, 1]);
+    const described = await producer.request({ op: 'describeTopic', topic: 'short-lease' });
+    expect(described.groups).toEqual([{ group: 'g', committed: 0, inFlight: 2, lag: 2 }]);
+    for (const c of [producer, a, b]) c.close();
+  });
+});
