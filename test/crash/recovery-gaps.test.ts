@@ -14,6 +14,8 @@ import { PowerLossDisk, mulberry32 } from '../support/power-loss-io.js';
 import { decodePayload, encodePayload } from '../support/payload.js';
 
 const silent = pino({ level: 'silent' });
+/** WALRUS_KNOWN_BUGS=1 runs the cases below that reproduce open engine bugs (they fail until fixed). */
+const KNOWN_BUGS = process.env.WALRUS_KNOWN_BUGS === '1';
 const GEOMETRY = { blockBytes: 16384, blocksPerSegment: 4 };
 /** File position of slot `n` of a segment: 4 KiB segment header, then slots. */
 const slotAt = (n: number): number => 4096 + n * GEOMETRY.blockBytes;
@@ -63,14 +65,80 @@ describe('recovery after a power cut (targeted)', () => {
     await reopened.close();
   });
 
+  // ENGINE BUG (reported to the lead, see docs/reliability.md "Known gaps"): an entry lost in one crash
+  // comes back after the next one, in place of a newer entry — possibly in another topic. When a crash
+  // loses a block's header sector, recovery neither sees the block's sequence number nor advances the
+  // segment's nextSlot past it (src/engine/recovery.ts, slot scan; nextBlockSeq comes from the
+  // checkpoint and the headers found). The next block is then given the same slot AND the same seq,
+  // so the same crc seed (src/engine/block-format.ts blockSeed): the old entries still on disk pass
+  // as entries of the new block. The entry-format comment promises the opposite ("bytes left over
+  // from an older block in the same place can never pass as an entry of the new one"). Fix: make
+  // block identity unique across crashes (e.g. a random per-open nonce in the block header and the
+  // seed, or reserve seq ranges durably in the checkpoint before use), and never reuse a slot past
+  // the recovered nextSlot without zeroing it.
+  it.skipIf(!KNOWN_BUGS)('never brings back an entry an earlier crash lost', async () => {
+    const dir = tempDir();
+    const disk = new PowerLossDisk();
+    const open = (): Promise<Walrus> => Walrus.open({ dataDir: dir, io: disk.afterCrash(), fsync: FsyncSchedule.NoFsync, logger: silent, ...GEOMETRY });
+    const crash = (keep: (position: number) => boolean): void => {
+      disk.crash(mulberry32(1), 'random', (path, position) => (path.endsWith('.seg') ? keep(position) : undefined));
+      fs.rmSync(join(dir, 'LOCK'), { force: true });
+    };
+    const headerSector = (position: number): boolean => position >= slotAt(0) && position < slotAt(0) + 512;
+    let wal = await open();
+    await wal.appendForTopic('t', encodePayload({ stream: 0, seq: 1, index: 0, count: 1 }, 100));
+    crash((position) => !headerSector(position)); // the entry's sector survives, the block header's does not
+    wal = await open();
+    expect(wal.hasTopic('t') ? (await wal.topicStats('t')).nextOffset : 0).toBe(0);
+    await wal.appendForTopic('t', encodePayload({ stream: 0, seq: 2, index: 0, count: 1 }, 100));
+    crash((position) => headerSector(position)); // now the new header survives, the new entry does not
+    wal = await open();
+    const entries = wal.hasTopic('t') ? await wal.readFrom('t', 0) : [];
+    // seq 2 may be lost (NoFsync); seq 1 was lost two crashes ago and must stay lost.
+    expect(entries.map((e) => decodePayload(e.data))).toEqual([]);
+    await wal.close();
+  });
+
+  // ENGINE BUG (reported to the lead, see docs/reliability.md "Known gaps"): acknowledged SyncEach
+  // entries are lost after a crash — even a plain process crash (engine-kill.test.ts finds it with a
+  // real kill -9). A checkpoint written while the spare segment is being created records
+  // `segmentIdMax = nextSegmentId - 1` (src/engine/walrus.ts, snapshot()), which already counts the
+  // spare's reserved id (src/engine/segment-manager.ts, createSegment(): `nextSegmentId++` before the
+  // file exists), but not the spare itself (added to `segments` only once created). Blocks then go to
+  // the spare and are acknowledged; after a crash, recovery (src/engine/recovery.ts: `!cs && checkpoint
+  // && id <= checkpoint.segmentIdMax`) takes the spare for a reclaimed segment and unlinks it.
+  // Skipped unless WALRUS_KNOWN_BUGS=1; unskip once fixed (snapshot records the highest id created or removed, not reserved; and recovery
+  // refuses to unlink a segment holding block headers newer than the checkpoint's blockSeqMax).
+  it.skipIf(!KNOWN_BUGS)('keeps an acknowledged SyncEach entry that went to a segment created during a checkpoint', async () => {
+    const dir = tempDir();
+    const disk = new PowerLossDisk();
+    const wal = await Walrus.open({ dataDir: dir, io: disk.io(), fsync: FsyncSchedule.SyncEach, logger: silent, checkpointBytesInterval: 48 * 1024, ...GEOMETRY });
+    // Found by power-loss.test.ts and shrunk by fast-check: a 48 KiB batch fills the first segment and
+    // triggers a checkpoint while the spare segment is being created.
+    const sizes = [20084, 1077, 4325, 32, 21890, 206, 146, 275];
+    void wal.batchAppendForTopic('t0', sizes.map((size, index) => encodePayload({ stream: 0, seq: 1, index, count: sizes.length }, size))).catch(() => {});
+    void wal.appendForTopic('t0', encodePayload({ stream: 0, seq: 2, index: 0, count: 1 }, 318)).catch(() => {});
+    await new Promise((r) => setImmediate(r));
+    const offset = await wal.appendForTopic('t2', encodePayload({ stream: 2, seq: 3, index: 0, count: 1 }, 337));
+    expect(offset).toBe(0);
+    await new Promise((r) => setImmediate(r));
+    // Nothing is left unsynced: the power cut below keeps every byte and every directory entry.
+    disk.crash(mulberry32(1), 'keep-all');
+    fs.rmSync(join(dir, 'LOCK'), { force: true });
+    const reopened = await Walrus.open({ dataDir: dir, io: disk.afterCrash(), fsync: FsyncSchedule.SyncEach, logger: silent, ...GEOMETRY });
+    const entries = await reopened.readFrom('t2', 0);
+    expect(entries.map((e) => decodePayload(e.data))).toEqual([{ stream: 2, seq: 3, index: 0, count: 1 }]);
+    await reopened.close();
+  });
+
   // ENGINE BUG (reported to the lead, see docs/reliability.md "Known gaps"): when a power cut loses a
   // topic's first unsynced block but keeps a later one, recovery (src/engine/recovery.ts, the
   // per-topic chain loop: `expected` starts as null, and a dropped empty block does not set `cut`)
   // accepts the later block as the topic's start. The topic comes back with firstOffset > 0 (or past
   // the checkpoint's firstOffset) and a silent hole: entries after a lost entry survive. Affects
-  // NoFsync and milliseconds(n), not SyncEach. Unskip once recovery anchors each topic's chain at the
+  // NoFsync and milliseconds(n), not SyncEach. Skipped unless WALRUS_KNOWN_BUGS=1; unskip once recovery anchors each topic's chain at the
   // checkpoint's firstOffset (0 for a topic the checkpoint does not know) and drops what does not connect.
-  it.skip('does not keep entries written after an entry the power cut lost (the log stays a prefix)', async () => {
+  it.skipIf(!KNOWN_BUGS)('does not keep entries written after an entry the power cut lost (the log stays a prefix)', async () => {
     const dir = tempDir();
     const disk = new PowerLossDisk();
     const wal = await Walrus.open({ dataDir: dir, io: disk.io(), fsync: FsyncSchedule.NoFsync, logger: silent, ...GEOMETRY });

@@ -217,8 +217,18 @@ export class PowerLossDisk {
   private crashes = 0;
   private view: PowerLossIO;
 
-  constructor() {
+  /**
+   * `syncTurns`: event-loop turns each fdatasync, directory fsync and zero-fill takes before it acts
+   * (default 1). The fs backend runs those on libuv's thread pool, so other engine work interleaves
+   * with them; 0 makes them act at once, which hides races between a sync and the engine's own state.
+   */
+  constructor(readonly options: { syncTurns?: number } = {}) {
     this.view = new PowerLossIO(this, 0);
+  }
+
+  /** @internal Waits the configured turns, as a thread-pool round trip would. */
+  async slowOp(): Promise<void> {
+    for (let i = 0; i < (this.options.syncTurns ?? 1); i++) await new Promise((r) => setImmediate(r));
   }
 
   /** The FileIO of the current generation. */
@@ -376,6 +386,7 @@ export class PowerLossIO implements FileIO {
   }
 
   async syncDir(path: string): Promise<void> {
+    await this.disk.slowOp();
     const full = resolve(path);
     this.disk.checkGeneration(this.generation, 'fsync', full);
     this.disk.dir(full, 'fsync').sync();
@@ -414,6 +425,7 @@ class PowerLossHandle implements FileHandle {
   }
 
   async datasync(): Promise<void> {
+    await this.disk.slowOp();
     this.check('fdatasync');
     this.inode.datasync();
   }
@@ -431,6 +443,7 @@ class PowerLossHandle implements FileHandle {
   }
 
   async preallocateZeroed(length: number): Promise<void> {
+    await this.disk.slowOp();
     this.check('fallocate');
     const from = this.inode.size;
     if (length > from) this.inode.write([Buffer.alloc(length - from)], from);
