@@ -26,6 +26,8 @@ const KILLS = Number(process.env.BROKER_KILLS ?? (SOAK ? 12 : 4));
 const PRODUCERS = 3;
 const CONSUMERS = 2;
 const RECORDS = SOAK ? 4000 : 600;
+/** Producers pause this long every 20 records so production spans the whole kill loop. */
+const PAUSE_MS = SOAK ? 75 : 120;
 const TOPIC = 'orders';
 const GROUP = 'billing';
 const FIXTURES = join(ROOT, 'test/crash/fixtures');
@@ -91,7 +93,7 @@ describe('SIGKILL of the broker under load (--fsync sync-each)', () => {
     expect((await setup.request({ op: 'createTopic', topic: TOPIC })).ok).toBe(true);
     setup.close();
 
-    const producers = Array.from({ length: PRODUCERS }, (_, p) => runChild('producer.ts', [portFile, String(p + 1), String(RECORDS), TOPIC, '20', '15']));
+    const producers = Array.from({ length: PRODUCERS }, (_, p) => runChild('producer.ts', [portFile, String(p + 1), String(RECORDS), TOPIC, '20', String(PAUSE_MS)]));
     const consumers = Array.from({ length: CONSUMERS }, (_, c) => runChild('consumer.ts', [portFile, String(c + 1), TOPIC, GROUP]));
 
     // The kill loop. After each restart the persisted group cursor must not be behind any commit
