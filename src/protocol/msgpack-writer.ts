@@ -149,8 +149,24 @@ export class MsgpackWriter {
     this.ensure(5 + bytes);
     const b = this.buffer;
     if (value.length < 32) {
-      // Write first, then fill the fixstr header: fixstr holds up to 31 bytes.
+      // Field names and codes are short ASCII: copy char codes directly (Buffer#write's call into
+      // C++ was 2% of broker CPU on the produce path, profiled with --cpu-prof).
       const start = this.position + 1;
+      let p = start;
+      for (let i = 0; i < value.length; i++) {
+        const c = value.charCodeAt(i);
+        if (c >= 0x80) {
+          p = -1;
+          break;
+        }
+        b[p++] = c;
+      }
+      if (p >= 0) {
+        b[this.position] = 0xa0 | value.length;
+        this.position = p;
+        return;
+      }
+      // Multi-byte text: write first, then fill the fixstr header (fixstr holds up to 31 bytes).
       const written = b.write(value, start, 'utf8');
       if (written < 32) {
         b[this.position] = 0xa0 | written;
