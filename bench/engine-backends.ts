@@ -15,6 +15,7 @@
  *
  * The machine is shared and its disk noisy, so a case runs its variants in short alternating slices
  * (BENCH_ROUNDS slices of BENCH_SECONDS each, order reversed every round) and reports the median slice.
+ * `fs (control)` repeats the fs row on its own file: its distance from `fs` is the run's noise floor.
  *
  * Env: BENCH_SECONDS (per slice, default 0.4), BENCH_ROUNDS (slices per variant, default 9),
  * BENCH_DIR (default os.tmpdir(); must be a disk filesystem), BENCH_CASES (comma list of cases).
@@ -93,7 +94,10 @@ const writeOnly = (h: FileHandle, b: Uint8Array[], at: number): Promise<void> =>
 function cases(fsIo: FileIO, synced: FileIO | undefined, always: FileIO | undefined): Case[] {
   const list: Case[] = [];
   for (const n of [1, 64, 256]) {
-    const variants: Variant[] = [{ backend: 'fs', io: fsIo, call: writeThenSync }];
+    const variants: Variant[] = [
+      { backend: 'fs', io: fsIo, call: writeThenSync },
+      { backend: 'fs (control)', io: fsIo, call: writeThenSync },
+    ];
     if (synced && always) {
       variants.push({ backend: 'uring writev+datasync', io: synced, call: writeThenSync });
       variants.push({ backend: 'uring writevAndSync', io: synced, call: linked });
@@ -102,7 +106,10 @@ function cases(fsIo: FileIO, synced: FileIO | undefined, always: FileIO | undefi
     list.push({ name: `sync-each x${n}`, records: n, variants });
   }
   for (const [name, records] of [['batch-256', 256], ['no-sync', 1]] as const) {
-    const variants: Variant[] = [{ backend: 'fs', io: fsIo, call: writeOnly }];
+    const variants: Variant[] = [
+      { backend: 'fs', io: fsIo, call: writeOnly },
+      { backend: 'fs (control)', io: fsIo, call: writeOnly },
+    ];
     if (synced && always) {
       variants.push({ backend: 'uring', io: synced, call: writeOnly });
       variants.push({ backend: 'uring always (O_DIRECT)', io: always, call: writeOnly });

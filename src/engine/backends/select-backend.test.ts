@@ -80,6 +80,19 @@ describe('selectBackend', () => {
     closeIfUring(selected.io);
   });
 
+  it('passes the O_DIRECT policy through and names it in the reason', async (context) => {
+    if (addon === undefined) return context.skip(`addon not loadable: ${loaded.reason}`);
+    const selected = await selectBackend({ backend: 'uring', dataDir: diskDir, env: {}, loadAddon: loadReal, directWrites: 'always' });
+    expect(selected.name).toBe('uring');
+    expect(selected.reason).toContain('O_DIRECT always');
+    const handle = await selected.io.open(path.join(diskDir, 'policy'), { create: true });
+    await handle.preallocateZeroed(8192);
+    await handle.writev([Buffer.alloc(100, 1)], 10);
+    expect((await selected.io.readFile(path.join(diskDir, 'policy')))!.subarray(10, 110).equals(Buffer.alloc(100, 1))).toBe(true);
+    await handle.close();
+    closeIfUring(selected.io);
+  });
+
   it('auto falls back on tmpfs (/dev/shm): O_DIRECT refused or pointless there', async (context) => {
     if (addon === undefined) return context.skip(`addon not loadable: ${loaded.reason}`);
     if (!fs.existsSync('/dev/shm')) return context.skip('no /dev/shm on this machine');

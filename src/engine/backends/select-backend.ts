@@ -20,7 +20,7 @@ import type { FileIO } from '../file-io.js';
 import { FsFileIO } from '../fs-file-io.js';
 import { IoError } from '../errors.js';
 import { loadUringAddon, type UringAddon } from './uring-ring.js';
-import { UringFileIO } from './uring-file-io.js';
+import { DirectWrites, UringFileIO } from './uring-file-io.js';
 
 /** Backend names accepted by `Walrus.open({ backend })` and `--io-backend`. */
 export const BackendChoice = {
@@ -48,6 +48,13 @@ export interface SelectBackendOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Default: import `@walrus/uring-napi`. Tests inject failures here. */
   loadAddon?: () => Promise<UringAddon>;
+  /**
+   * O_DIRECT policy of the uring backend (default `synced`). Under SyncEach, where every write is
+   * followed by an fdatasync at once, `always` lets the engine's writev + datasync take the direct path
+   * too (bench/engine-backends.ts: same CPU per record as `writevAndSync`); under a time-based or no
+   * fsync keep `synced`, as direct writes without a sync lose to the page cache.
+   */
+  directWrites?: DirectWrites;
 }
 
 /** The chosen backend, its name (also `io.name`) and one line saying why it was chosen. */
@@ -71,8 +78,8 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   }
   if (choice === BackendChoice.fs) return { io: new FsFileIO(), name: 'fs', reason: `fs: chosen by ${source}` };
 
-  const uring = await tryUring(options.loadAddon ?? loadUringAddon, options.dataDir);
-  if ('io' in uring) return { io: uring.io, name: 'uring', reason: `uring: ${uring.detail}` };
+  const uring = await tryUring(options.loadAddon ?? loadUringAddon, options.dataDir, options.directWrites ?? DirectWrites.synced);
+  if ('io' in uring) return { io: uring.io, name: 'uring', reason: `uring (O_DIRECT ${options.directWrites ?? DirectWrites.synced}): ${uring.detail}` };
   if (choice === BackendChoice.uring) {
     throw new IoError('select io backend uring', new Error(`${uring.failure} (requested by ${source})`));
   }
@@ -82,6 +89,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
 async function tryUring(
   loadAddon: () => Promise<UringAddon>,
   dataDir: string | undefined,
+  directWrites: DirectWrites,
 ): Promise<{ io: UringFileIO; detail: string } | { failure: string }> {
   const disabled = readIoUringDisabled();
   if (disabled === '2') return { failure: `io_uring disabled (${IO_URING_DISABLED_PATH} = 2)` };
@@ -93,7 +101,7 @@ async function tryUring(
   }
   let io: UringFileIO;
   try {
-    io = UringFileIO.create(addon);
+    io = UringFileIO.create(addon, { directWrites });
   } catch (error) {
     return { failure: `io_uring_setup refused: ${describe(error)}` };
   }
