@@ -40,10 +40,18 @@ export interface CheckpointSegment {
 
 export interface Checkpoint {
   format: 1;
-  /** Highest segment id ever created; files with a lower id that are not listed were reclaimed. */
+  /** Highest segment id handed out so far (ids are never reused within a run). */
   segmentIdMax: number;
-  /** Highest block sequence number ever handed out. */
+  /** Segments reclaimed whose unlink may not be durable yet; recovery finishes deleting them. */
+  reclaimed: number[];
+  /** Highest block sequence number handed out when the checkpoint was taken. */
   blockSeqMax: number;
+  /**
+   * Block sequence numbers below this may have been handed out before a crash, even if no header
+   * survived: the engine never hands out a number at or above the limit of its last durable
+   * checkpoint, and recovery resumes at the limit, so a block's crc seed is never used twice.
+   */
+  blockSeqLimit: number;
   segments: CheckpointSegment[];
   /** Every existing topic and the first offset it retains (needed for topics with no blocks left). */
   topics: Record<string, { firstOffset: number; nextOffset: number }>;

@@ -62,7 +62,7 @@ export async function recover(
   for (const id of ids) {
     const path = join(dir, `${String(id).padStart(20, '0')}.seg`);
     const cs = listed.get(id);
-    if (!cs && checkpoint && id <= checkpoint.segmentIdMax) {
+    if (!cs && checkpoint && checkpoint.reclaimed.includes(id)) {
       // Reclaimed: the checkpoint dropping it was durable, the unlink was not. Finish the unlink.
       logger.info({ segment: id }, 'removing reclaimed segment left behind by a crash');
       await io.unlink(path);
@@ -110,7 +110,9 @@ export async function recover(
       slot += bh.slotCount;
     }
   }
-  segments.nextBlockSeq = Math.max(blockSeqNext, segments.nextBlockSeq);
+  // Resume above every number the last run may have handed out, found on disk or not.
+  segments.nextBlockSeq = Math.max(blockSeqNext, segments.nextBlockSeq, checkpoint?.blockSeqLimit ?? 0);
+  segments.blockSeqLimit = segments.nextBlockSeq + 1; // until the checkpoint written at open reserves more
   if (checkpoint) segments.nextSegmentId = Math.max(segments.nextSegmentId, checkpoint.segmentIdMax + 1);
 
   // Scan tails.
@@ -150,7 +152,10 @@ export async function recover(
     blocks.sort((a, b) => a.seq - b.seq);
     let topic = topics.get(name);
     if (!topic) topics.set(name, (topic = new TopicLog(name)));
-    let expected: number | null = null;
+    // The chain must start where the checkpoint says the topic starts (0 for a topic it does not
+    // know): if a crash lost the topic's first unsynced block, later blocks do not connect.
+    const start = checkpoint?.topics[name]?.firstOffset ?? 0;
+    let expected: number | null = start;
     let cut = false;
     for (const block of blocks) {
       const drop = cut || block.writtenCount === 0 || (expected !== null && block.firstOffset !== expected);
@@ -175,10 +180,9 @@ export async function recover(
     if (topic.blocks.length > 0) {
       const last = topic.blocks[topic.blocks.length - 1];
       topic.nextOffset = topic.visibleNext = last.firstOffset + last.writtenCount;
-    } else if (blocks.length > 0) {
-      const first = blocks[0];
-      topic.resetBase(Math.max(topic.firstOffset, first.firstOffset));
-      topic.nextOffset = topic.visibleNext = topic.firstOffset;
+    } else {
+      topic.resetBase(start);
+      topic.nextOffset = topic.visibleNext = start;
     }
   }
   // Continue handing out slots from the newest segment with room.

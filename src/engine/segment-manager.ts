@@ -9,6 +9,7 @@
  * written for no latency gain, so segments are sized sparse (ftruncate); a full disk then surfaces
  * in a data write, which the write pipeline rolls back.
  */
+import assert from 'node:assert';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { FileIO } from './file-io.js';
@@ -24,6 +25,10 @@ export class SegmentManager {
   private spare: Promise<Segment> | null = null;
   nextSegmentId = 1;
   nextBlockSeq = 1;
+  /** Block sequence numbers at or above this may not be handed out (see Checkpoint.blockSeqLimit). */
+  blockSeqLimit = 1;
+  /** Reclaimed segments whose unlink is not yet durable; every checkpoint lists them. */
+  readonly reclaiming = new Set<number>();
 
   constructor(
     private readonly io: FileIO,
@@ -113,6 +118,15 @@ export class SegmentManager {
     segment.markRemoved();
     await this.io.unlink(segment.path);
     await this.io.syncDir(this.dir);
+    this.reclaiming.delete(segment.id);
+  }
+
+  /** Hands out the next block sequence number. */
+  takeBlockSeq(): number {
+    // The limit is 2^30 numbers past the one at the last checkpoint, and checkpoints come every
+    // checkpointBytesInterval bytes with blocks of ≥ 8 KiB: reaching it is a broken invariant.
+    assert(this.nextBlockSeq < this.blockSeqLimit, 'block sequence limit reached without a checkpoint');
+    return this.nextBlockSeq++;
   }
 
   /** Closes every handle (the spare included). */

@@ -47,6 +47,9 @@ export interface BackendInfo {
   reason: string;
 }
 
+/** Block sequence numbers reserved by each checkpoint (Checkpoint.blockSeqLimit). */
+const BLOCK_SEQ_RESERVE = 2 ** 30;
+
 /** How long after a seal the checkpoint follows (coalesces bursts of seals into one checkpoint). */
 const CHECKPOINT_AFTER_SEAL_MS = 1000;
 
@@ -494,7 +497,10 @@ export class Walrus {
     const run = async (): Promise<void> => {
       this.bytesSinceCheckpoint = 0;
       await this.pipeline.syncAll();
-      await writeCheckpoint(this.opts.io, this.dir, this.snapshot());
+      const snapshot = this.snapshot();
+      await writeCheckpoint(this.opts.io, this.dir, snapshot);
+      // Only a durable checkpoint's reservation may be used.
+      this.segments.blockSeqLimit = snapshot.blockSeqLimit;
       if (this.cursorStore.bytes > CURSOR_LOG_BYTES_MAX) {
         await this.pipeline.idle();
         await this.cursorStore.compact(this.persistedPositions());
@@ -511,7 +517,9 @@ export class Walrus {
     return {
       format: 1,
       segmentIdMax: this.segments.nextSegmentId - 1,
+      reclaimed: [...this.segments.reclaiming],
       blockSeqMax: this.segments.nextBlockSeq - 1,
+      blockSeqLimit: this.segments.nextBlockSeq + BLOCK_SEQ_RESERVE,
       segments: [...this.segments.segments.values()].map((s) => ({
         id: s.id,
         slotBytes: s.slotBytes,
@@ -571,7 +579,10 @@ export class Walrus {
     }
     const empty = [...this.segments.segments.values()].filter((s) => s.closed && s.blocks.size === 0 && s !== this.segments.current);
     if (empty.length === 0) return;
-    for (const s of empty) this.segments.segments.delete(s.id);
+    for (const s of empty) {
+      this.segments.segments.delete(s.id);
+      this.segments.reclaiming.add(s.id);
+    }
     await this.writeCheckpointNow();
     for (const s of empty) {
       this.segments.segments.set(s.id, s);

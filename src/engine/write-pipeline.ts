@@ -207,7 +207,7 @@ export class WritePipeline {
       if (block && !block.sealed) this.seal(block);
       const slots = Math.ceil((BLOCK_HEADER_BYTES + req.bytes) / this.host.segments.slotBytes);
       const { segment, slot } = await this.host.segments.allocate(slots);
-      const seq = this.host.segments.nextBlockSeq++;
+      const seq = this.host.segments.takeBlockSeq();
       block = new Block(seq, topic.name, segment, slot, slots, topic.nextOffset, this.host.epoch, { recovered: false });
       segment.blocks.add(block);
       topic.addBlock(block);
