@@ -114,7 +114,8 @@ export class ScriptProcess {
         if (this.#lineWaiters[i].test(line)) this.#lineWaiters.splice(i, 1)[0].resolve(line);
       }
     });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
+    // 'close' (not 'exit'): by then stdout is drained, so `lines` holds everything the process wrote.
+    this.exited = new Promise((resolve) => this.child.once('close', (code) => resolve(code)));
   }
 
   /** What the process wrote to stderr so far. */

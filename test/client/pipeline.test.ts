@@ -67,7 +67,7 @@ describe('3-process pipeline', () => {
   it('redelivers the leases of a SIGKILLed worker to the other members', async () => {
     const count = 20_000;
     // A stall between receiving and committing keeps each worker holding leases most of the time.
-    const { sink, workers, producer } = await startStages(count, 'kill-in', 'kill-out', { WORKER_DELAY_MS: '30' });
+    const { sink, workers, producer } = await startStages(count, 'kill-in', 'kill-out', { WORKER_DELAY_MS: '100' });
     const [victim, ...survivors] = workers;
     await victim.waitForLine((line) => line.includes('"committed"'));
     await victim.waitForLine((line) => line.includes('"got"') && victim.lines.filter((l) => l.includes('"got"')).length >= 3);
