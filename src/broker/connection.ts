@@ -112,10 +112,19 @@ export class Connection {
     this.endAfterFlush();
   }
 
-  /** Flushes queued replies and ends the socket (graceful stop). */
+  /** Stops reading, flushes queued replies and ends the socket (after a fatal error). */
   endAfterFlush(): void {
     this.ending = true;
     this.decoder.stop();
+    this.scheduleFlush();
+  }
+
+  /**
+   * Graceful stop: flushes queued replies and ends the socket. Requests that arrive before the flush
+   * are still answered (with SHUTTING_DOWN, as the broker is stopping); later bytes are ignored.
+   */
+  shutdown(): void {
+    this.ending = true;
     this.scheduleFlush();
   }
 
@@ -193,8 +202,12 @@ export class Connection {
   private flush(): void {
     this.flushScheduled = false;
     if (this.session.closed) return;
+    if (this.socket.writableEnded) return;
     if (this.encoder.pendingBytes > 0) this.socket.write(this.encoder.take());
-    if (this.ending) this.socket.end();
+    if (this.ending) {
+      this.decoder.stop();
+      this.socket.end();
+    }
     this.session.replyBudget.pump();
     this.updateReading();
   }

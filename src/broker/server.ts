@@ -178,7 +178,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     if ((await Promise.race([idle.then(() => 'idle' as const), grace])) === 'timeout') {
       logger.warn({ graceMs: resolved.shutdownGraceMs }, 'requests still in flight at the end of the grace period');
     }
-    for (const c of connections) c.endAfterFlush();
+    for (const c of connections) c.shutdown();
     await groups.flush();
     // Sockets that do not close by themselves after their replies are flushed are cut.
     const drained = new Promise<void>((resolve) => {
