@@ -18,6 +18,13 @@ export class WalrusClient extends EventEmitter<ClientEvents> {
   readonly #connection: Connection;
   readonly #producers = new Set<Producer<never>>();
   readonly #consumers = new Map<string, Consumer<unknown>>();
+  /**
+   * Topic+group keys whose consumer closed while its connection still leased it unfinished records,
+   * with that connection's generation. The broker acknowledges per connection and group, so a new
+   * consumer's commits on the same connection would acknowledge those records too (a loss); it is
+   * refused until the connection changes. (The protocol has no op to hand leases back early.)
+   */
+  readonly #leasesLeftBehind = new Map<string, number>();
   #closePromise: Promise<void> | undefined;
 
   /** Use `connect()`. */
@@ -68,7 +75,20 @@ export class WalrusClient extends EventEmitter<ClientEvents> {
     if (this.#consumers.has(key)) {
       throw clientError(ClientErrorCode.CONSUMER_EXISTS, `this client already consumes ${settings.topic} as group ${settings.group}`);
     }
-    const consumer = new Consumer<T>(this.#connection, settings, () => this.#consumers.delete(key));
+    if (this.#leasesLeftBehind.get(key) === this.#connection.generation) {
+      throw clientError(
+        ClientErrorCode.CONSUMER_EXISTS,
+        `an earlier consumer of ${settings.topic} as group ${settings.group} closed holding unfinished records on this connection; ` +
+          'they go back to the group when their lease ends or the connection closes. Use another client, or close this one and connect again',
+      );
+    }
+    this.#leasesLeftBehind.delete(key);
+    const consumer: Consumer<T> = new Consumer<T>(this.#connection, settings, () => {
+      this.#consumers.delete(key);
+      if (consumer.unfinishedCount > 0 && consumer.leaseGeneration === this.#connection.generation) {
+        this.#leasesLeftBehind.set(key, consumer.leaseGeneration);
+      }
+    });
     this.#consumers.set(key, consumer as Consumer<unknown>);
     return consumer;
   }

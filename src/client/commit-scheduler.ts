@@ -51,6 +51,11 @@ export class CommitScheduler {
     this.#offsets.push(offset);
   }
 
+  /** Records given to this connection and not yet done (buffered, in a handler, or dropped by close). */
+  get unfinishedCount(): number {
+    return this.#tracker.pendingCount;
+  }
+
   /** Messages yielded and not yet done. */
   get outstandingCount(): number {
     return this.#sequences.length - this.#head;

@@ -148,6 +148,35 @@ describe('Consumer', () => {
     await expect(loop).rejects.toMatchObject({ code: 'CONNECTION_LOST', retriable: true });
   });
 
+  it('refuses a new consumer for a group whose last one closed holding leases, until the connection changes', async () => {
+    const group = await groupPeer(10);
+    const c = await client(group.peer.port);
+    const first = c.consumer({ topic: 't', group: 'g' });
+    const iterator = first.messages();
+    await iterator.next(); // leased and buffered records stay unfinished
+    await iterator.return!();
+    await first.close();
+    expect(() => c.consumer({ topic: 't', group: 'g' })).toThrow(expect.objectContaining({ code: 'CONSUMER_EXISTS' }));
+    c.consumer({ topic: 't', group: 'other' }).close();
+
+    const reconnected = new Promise((resolve) => c.once('connected', resolve));
+    group.peer.sockets[0].destroy(); // the broker releases the old connection's leases
+    await reconnected;
+    const second = c.consumer({ topic: 't', group: 'g' });
+    await second.close();
+
+    // A consumer that finished everything it was given leaves nothing behind.
+    const clean = await groupPeer(1);
+    const c2 = await client(clean.peer.port);
+    const done = c2.consumer({ topic: 't', group: 'g' });
+    for await (const message of done.messages()) {
+      await message.commit();
+      break;
+    }
+    await done.close();
+    await c2.consumer({ topic: 't', group: 'g' }).close();
+  });
+
   it('batches() yields up to maxRecords and batch.commit() covers the batch', async () => {
     const group = await groupPeer(25);
     const c = await client(group.peer.port);

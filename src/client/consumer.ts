@@ -60,6 +60,19 @@ export class Consumer<T = Buffer> implements MessageOwner {
     );
   }
 
+  /**
+   * Records this consumer's connection was given and that are not done: still buffered, in a
+   * handler, or dropped by `close()`. Their leases end only when they expire or the connection closes.
+   */
+  get unfinishedCount(): number {
+    return this.#commits.unfinishedCount;
+  }
+
+  /** Generation of the connection whose leases `unfinishedCount` describes. */
+  get leaseGeneration(): number {
+    return this.#generation;
+  }
+
   /** Payload bytes fetched and not yet handed to the reader. */
   get bufferedBytes(): number {
     return this.#buffer.bytes;

@@ -30,7 +30,10 @@ export const ClientErrorCode = {
   SERIALIZE_FAILED: { code: 'SERIALIZE_FAILED', retriable: false },
   /** The configured deserializer threw on a record; `cause` holds its error. */
   DESERIALIZE_FAILED: { code: 'DESERIALIZE_FAILED', retriable: false },
-  /** This client already has a consumer for the topic and group (they would share one lease set). */
+  /**
+   * This client already has a consumer for the topic and group, or had one that closed holding
+   * unfinished records on the current connection: either way they would share one lease set.
+   */
   CONSUMER_EXISTS: { code: 'CONSUMER_EXISTS', retriable: false },
   /** A consumer has one reader at a time; another `messages()`/`batches()` loop is running. */
   ITERATOR_ACTIVE: { code: 'ITERATOR_ACTIVE', retriable: false },
