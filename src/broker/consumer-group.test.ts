@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ConsumerGroup } from './consumer-group.js';
 
+/** Hands the next `count` fresh records to `owner` (the high watermark is never the limit here). */
 function handOut(g: ConsumerGroup, owner: number, count: number, expiresAtMs: number): number[] {
-  const start = g.reserve(count, 0);
-  const offsets = Array.from({ length: count }, (_, i) => start + i);
+  const h = g.beginHandOut(count, Number.MAX_SAFE_INTEGER)!;
+  expect(g.endHandOut(h)).toBe(true);
+  const offsets = Array.from({ length: h.freshCount }, (_, i) => h.freshStart + i);
   for (const o of offsets) g.lease(o, owner, expiresAtMs);
   return offsets;
 }
@@ -80,9 +82,33 @@ describe('ConsumerGroup', () => {
     expect(g.pendingRedelivery).toBe(0);
   });
 
-  it('reserve skips offsets the log no longer retains', () => {
+  it('a hand-out being read holds the cursor down, even across another member\'s commit', () => {
     const g = new ConsumerGroup('t', 'g', 0);
-    expect(g.reserve(5, 20)).toBe(20);
-    expect(g.frontier).toBe(25);
+    handOut(g, 1, 5, 100); // 0..4 to member 1
+    const reading = g.beginHandOut(5, 100)!; // 5..9 reserved by member 2's fetch, still reading
+    expect(reading).toMatchObject({ freshStart: 5, freshCount: 5, low: 5 });
+    g.ack(1, 5);
+    expect(g.cursor()).toBe(5); // not 10: nobody has been given 5..9 yet
+    expect(g.endHandOut(reading)).toBe(true);
+    g.lease(5, 2, 100);
+    g.putBack([6, 7, 8, 9]);
+    expect(g.cursor()).toBe(5);
+  });
+
+  it('redeliveries come before fresh records and respect the high watermark', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    handOut(g, 1, 3, 100);
+    g.release(1);
+    const h = g.beginHandOut(5, 4)!;
+    expect(h).toMatchObject({ redelivered: [0, 1, 2], freshStart: 3, freshCount: 1, low: 0 });
+    expect(g.beginHandOut(5, 4)).toBeUndefined();
+  });
+
+  it('seek cancels hand-outs in progress', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    const h = g.beginHandOut(5, 10)!;
+    g.seek(7);
+    expect(g.endHandOut(h)).toBe(false);
+    expect(g.cursor()).toBe(7);
   });
 });

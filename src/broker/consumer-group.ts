@@ -4,16 +4,30 @@
  * no timers: the registry persists `cursor()` and drives `expire(now)`.
  *
  * Every offset in [cursor(), frontier) is exactly one of: leased (in `leases`), waiting for
- * redelivery (in `redeliver`), or acknowledged (in neither). Offsets below cursor() are all
- * acknowledged; offsets from `frontier` on were never handed out. Hence
- *   cursor() = min(frontier, min(redeliver), min(leases)),
+ * redelivery (in `redeliver`), being handed out (reserved by a fetch that is still reading it, in
+ * `handOuts`), or acknowledged (in none). Offsets below cursor() are all acknowledged; offsets from
+ * `frontier` on were never handed out. Hence
+ *   cursor() = min(frontier, min(redeliver), min(leases), min(handOuts' lowest offset)),
  * the lowest offset not yet acknowledged, which is what gets persisted as the group's log cursor.
+ * (Counting hand-outs matters: without it a commit racing a fetch's read could persist a cursor past
+ * records nobody has been given yet.)
  *
  * Sizing: `leases` holds at most GROUP_IN_FLIGHT_MAX entries (the caller checks `inFlight` before
  * leasing). Leases may differ in length (`fetch.ackTimeoutMs`), so `expire` scans them all, but only
  * once the earliest expiry (`nextExpiryMs`, a lower bound) has passed: a sweep with nothing due is O(1).
  */
 import assert from 'node:assert';
+
+/**
+ * Offsets one fetch reserved and is reading: redeliveries plus a fresh range [freshStart,
+ * freshStart + freshCount). `low` is the smallest of them.
+ */
+export interface HandOut {
+  readonly redelivered: readonly number[];
+  readonly freshStart: number;
+  readonly freshCount: number;
+  readonly low: number;
+}
 
 /** One handed-out record. */
 interface Lease {
@@ -29,13 +43,13 @@ export class ConsumerGroup {
   frontier: number;
   /** Cursor value last made durable in the log. */
   persisted: number;
-  /** Bumped by `seek`; a hand-out that started before a seek must not lease or put back. */
-  generation = 0;
   private readonly leases = new Map<number, Lease>();
   /** Offsets released by expiry or disconnect, ascending; handed out before new records. */
   private redeliver: number[] = [];
   /** No lease expires before this (a lower bound; Infinity when there are none). */
   private nextExpiryMs = Number.POSITIVE_INFINITY;
+  /** Hand-outs in progress (reserved, being read, not yet leased). */
+  private readonly handOuts = new Set<HandOut>();
   /** Offsets leased per member, for ack and release without scanning every lease. */
   private readonly byOwner = new Map<number, Set<number>>();
 
@@ -61,6 +75,7 @@ export class ConsumerGroup {
     let lowest = this.frontier;
     if (this.redeliver.length > 0 && this.redeliver[0] < lowest) lowest = this.redeliver[0];
     for (const offset of this.leases.keys()) if (offset < lowest) lowest = offset;
+    for (const h of this.handOuts) if (h.low < lowest) lowest = h.low;
     return lowest;
   }
 
@@ -79,14 +94,25 @@ export class ConsumerGroup {
   }
 
   /**
-   * Reserves up to `count` never-handed-out offsets starting at `frontier` and moves the frontier past
-   * them; returns the first reserved offset. `firstAvailable` skips offsets the log no longer retains.
+   * Reserves what one fetch may hand out: up to `capacity` offsets, redeliveries first, then fresh
+   * ones below `highWatermark`. Returns undefined when there is nothing. The caller reads them, then
+   * calls `endHandOut`, leases what it handed out and puts the rest back, all without awaiting.
    */
-  reserve(count: number, firstAvailable: number): number {
-    if (firstAvailable > this.frontier) this.frontier = firstAvailable;
-    const start = this.frontier;
-    this.frontier += count;
-    return start;
+  beginHandOut(capacity: number, highWatermark: number): HandOut | undefined {
+    const redelivered = this.takeRedeliveries(capacity);
+    const freshCount = Math.max(0, Math.min(capacity - redelivered.length, highWatermark - this.frontier));
+    const freshStart = this.frontier;
+    this.frontier += freshCount;
+    if (redelivered.length === 0 && freshCount === 0) return undefined;
+    const low = redelivered.length > 0 ? Math.min(redelivered[0], freshStart) : freshStart;
+    const handOut: HandOut = { redelivered, freshStart, freshCount, low };
+    this.handOuts.add(handOut);
+    return handOut;
+  }
+
+  /** Ends a hand-out; false when a `seek` cancelled it meanwhile (then nothing may be leased or put back). */
+  endHandOut(handOut: HandOut): boolean {
+    return this.handOuts.delete(handOut);
   }
 
   /** Marks `offset` handed to `ownerId` until `expiresAtMs`. */
@@ -159,7 +185,7 @@ export class ConsumerGroup {
 
   /** Moves the group to `offset`: every lease and pending redelivery is dropped. */
   seek(offset: number): void {
-    this.generation++;
+    this.handOuts.clear();
     this.leases.clear();
     this.byOwner.clear();
     this.redeliver = [];

@@ -4,12 +4,15 @@
  *
  * Group hand-out without a lock: the offsets a fetch will hand out (redeliveries first, then fresh
  * ones up to the cached high watermark) are reserved synchronously, before the first await, so two
- * concurrent fetches of one group can never pick the same record. After the reads, whatever was
- * reserved but not handed out (reply budget, short read) is put back for redelivery, and offsets the
- * log no longer retains are dropped, which counts them as acknowledged.
+ * concurrent fetches of one group can never pick the same record, and the reservation keeps the
+ * group's cursor from moving past them while they are read. After the reads, in one synchronous
+ * step, the records handed out are leased, whatever was reserved but not handed out (reply budget,
+ * short read) is put back for redelivery, and offsets the log no longer retains are dropped, which
+ * counts them as acknowledged.
  */
 import { FETCH_RECORDS_MAX } from '../protocol/index.js';
 import type { FetchedRecord, FetchRequest, FetchResult } from '../protocol/index.js';
+import type { HandOut } from './consumer-group.js';
 import type { BrokerEngine } from './engine-port.js';
 import { countWithinBudget, readBytesFor } from './fetch-budget.js';
 import type { GroupRegistry } from './group-registry.js';
@@ -108,62 +111,62 @@ export class FetchHandler {
     const capacity = Math.min(maxRecords, GROUP_IN_FLIGHT_MAX - group.inFlight);
     if (capacity <= 0) return [];
 
-    // Reserve synchronously (see the file comment).
-    const generation = group.generation;
-    const redelivered = group.takeRedeliveries(capacity);
-    const freshCount = Math.max(0, Math.min(capacity - redelivered.length, highWatermark - group.frontier));
-    const freshStart = group.reserve(freshCount, 0);
-    if (redelivered.length === 0 && freshCount === 0) return [];
-
-    let records: FetchedRecord[];
+    // Reserve synchronously (see the file comment); the reservation holds the cursor down meanwhile.
+    const handOut = group.beginHandOut(capacity, highWatermark);
+    if (handOut === undefined) return [];
+    let read: ReservedRead;
     try {
-      records = await this.readReserved(topic, redelivered, freshStart, freshCount, maxBytes);
+      read = await this.readReserved(topic, handOut, maxBytes);
     } catch (error) {
-      if (group.generation === generation) group.putBack(reservedOffsets(redelivered, freshStart, freshCount, new Set()));
+      if (group.endHandOut(handOut)) group.putBack(reservedOffsets(handOut, new Set()));
       throw error;
     }
-    if (group.generation !== generation) return []; // a seek moved the group meanwhile
-    const handed = session.closed ? 0 : countWithinBudget(records, maxBytes);
-    records.length = handed;
-    for (const r of records) this.ctx.groups.lease(entry, r.offset, session.id, leaseMs);
-
-    // Put back what was reserved and neither handed out nor gone from the log.
-    const firstRetained = records.length > 0 ? records[0].offset : undefined;
-    const handedSet = new Set(records.map((r) => r.offset));
-    const leftover = reservedOffsets(redelivered, freshStart, freshCount, handedSet);
-    const putBack = await this.retained(topic, leftover, firstRetained);
-    if (group.generation === generation) group.putBack(putBack);
+    // From here to the end: no await, so leases, put-backs and the end of the hand-out are atomic.
+    if (!group.endHandOut(handOut)) return []; // a seek moved the group meanwhile
+    const records = read.records;
+    records.length = session.closed ? 0 : countWithinBudget(records, maxBytes);
+    const settled = read.gone;
+    for (const r of records) {
+      groups.lease(entry, r.offset, session.id, leaseMs);
+      settled.add(r.offset);
+    }
+    // Reserved, not handed out and still in the log: back for redelivery (they are the lowest pending).
+    group.putBack(reservedOffsets(handOut, settled));
     return records;
   }
 
-  /** Reads the reserved offsets: redelivered ones run by run, then the fresh range. */
-  private async readReserved(topic: string, redelivered: number[], freshStart: number, freshCount: number, maxBytes: number): Promise<FetchedRecord[]> {
-    const { engine } = this.ctx;
+  /**
+   * Reads the reserved offsets: redelivered ones run by run, then the fresh range. Offsets of a range
+   * below the first entry the log returns for it are gone (retention) and reported in `gone`.
+   */
+  private async readReserved(topic: string, handOut: HandOut, maxBytes: number): Promise<ReservedRead> {
     const records: FetchedRecord[] = [];
+    const gone = new Set<number>();
+    const redelivered = handOut.redelivered;
     for (let i = 0; i < redelivered.length; ) {
       let j = i + 1;
       while (j < redelivered.length && redelivered[j] === redelivered[j - 1] + 1) j++;
-      const start = redelivered[i];
-      const end = redelivered[j - 1] + 1;
-      const entries = await engine.readFrom(topic, start, { maxEntries: end - start, maxBytes: readBytesFor(end - start, maxBytes) });
-      for (const e of entries) if (e.offset >= start && e.offset < end) records.push(this.ctx.codec.decode(e.offset, e.timestamp, e.data));
+      await this.readRange(topic, redelivered[i], redelivered[j - 1] + 1, maxBytes, records, gone);
       i = j;
     }
-    if (freshCount > 0) {
-      const end = freshStart + freshCount;
-      const entries = await engine.readFrom(topic, freshStart, { maxEntries: freshCount, maxBytes: readBytesFor(freshCount, maxBytes) });
-      for (const e of entries) if (e.offset < end) records.push(this.ctx.codec.decode(e.offset, e.timestamp, e.data));
+    if (handOut.freshCount > 0) {
+      await this.readRange(topic, handOut.freshStart, handOut.freshStart + handOut.freshCount, maxBytes, records, gone);
     }
-    return records;
+    return { records, gone };
   }
 
-  /** Offsets of `leftover` the log still retains (the rest are gone and count as acknowledged). */
-  private async retained(topic: string, leftover: number[], firstKnownRetained: number | undefined): Promise<number[]> {
-    if (leftover.length === 0) return leftover;
-    if (firstKnownRetained !== undefined && leftover[0] >= firstKnownRetained) return leftover;
-    if (!this.ctx.engine.hasTopic(topic)) return [];
-    const { firstOffset } = await this.ctx.engine.topicStats(topic);
-    return leftover.filter((o) => o >= firstOffset);
+  /** Reads [start, end) into `records`; marks offsets below the first returned entry as gone. */
+  private async readRange(topic: string, start: number, end: number, maxBytes: number, records: FetchedRecord[], gone: Set<number>): Promise<void> {
+    const count = end - start;
+    const entries = await this.ctx.engine.readFrom(topic, start, { maxEntries: count, maxBytes: readBytesFor(count, maxBytes) });
+    // The log starts a read below its oldest retained entry at that entry; a read inside the
+    // retained range starts exactly at `start`. So a later first offset means the gap is gone.
+    const firstReturned = entries.length > 0 ? entries[0].offset : end;
+    for (let o = start; o < Math.min(firstReturned, end); o++) gone.add(o);
+    for (const e of entries) {
+      if (e.offset >= end) break;
+      records.push(this.ctx.codec.decode(e.offset, e.timestamp, e.data));
+    }
   }
 
   private decodeAll(topic: string, entries: readonly { offset: number; timestamp: number; data: Buffer }[]): FetchedRecord[] {
@@ -177,10 +180,17 @@ export class FetchHandler {
   }
 }
 
-/** Reserved offsets (redelivered ∪ fresh range) not in `exclude`, ascending. */
-function reservedOffsets(redelivered: readonly number[], freshStart: number, freshCount: number, exclude: ReadonlySet<number>): number[] {
+/** What `readReserved` found. */
+interface ReservedRead {
+  records: FetchedRecord[];
+  /** Reserved offsets the log no longer retains; they count as acknowledged. */
+  gone: Set<number>;
+}
+
+/** Offsets of `handOut` not in `exclude`, ascending. */
+function reservedOffsets(handOut: HandOut, exclude: ReadonlySet<number>): number[] {
   const out: number[] = [];
-  for (const o of redelivered) if (!exclude.has(o)) out.push(o);
-  for (let o = freshStart; o < freshStart + freshCount; o++) if (!exclude.has(o)) out.push(o);
+  for (const o of handOut.redelivered) if (!exclude.has(o)) out.push(o);
+  for (let o = handOut.freshStart; o < handOut.freshStart + handOut.freshCount; o++) if (!exclude.has(o)) out.push(o);
   return out.sort((a, b) => a - b);
 }
