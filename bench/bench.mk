@@ -17,7 +17,6 @@
 #   PEERS=redis,jetstream        which peers bench-peers runs
 # Results: a table on stdout, CSV (and the scaling chart as SVG) in bench/out/.
 
-
 BENCH_RUN := npx tsx
 
 .PHONY: bench-writes bench-reads bench-scaling bench-peers bench-smoke bench-peers-install bench-profile-summary
