@@ -154,4 +154,55 @@ describe('recovery after a power cut (targeted)', () => {
     expect(stats).toMatchObject({ firstOffset: 0, nextOffset: 0 });
     await reopened.close();
   });
+  // ENGINE BUG (reported to the lead, see docs/reliability.md "Known gaps"): after a segment write
+  // fails with ENOSPC part-way (sparse segments, NoFsync / milliseconds), the rollback
+  // (src/engine/write-pipeline.ts, rollback()) seals the block at the last acknowledged entry and
+  // hands the failed offsets out again — but entries that did reach the file stay there, valid. After
+  // even a process crash, recovery's tail scan (block-reader.ts scanTail) takes them as real, and
+  // drops the newer block that reused their offsets ("written after a torn tail"): a rejected entry
+  // comes back and an acknowledged one is lost. Fix: zero (and sync) the attempted range before
+  // reusing its offsets, or in recovery let a newer block that starts below its predecessor's end cut
+  // the predecessor there (only a rollback starts a block below its predecessor's end).
+  it.skipIf(!KNOWN_BUGS)('a write that failed with ENOSPC after a short write leaves nothing that outlives a process crash', async () => {
+    const dir = tempDir();
+    const disk = new PowerLossDisk();
+    const open = (): Promise<Walrus> => Walrus.open({ dataDir: dir, io: disk.afterCrash(), fsync: FsyncSchedule.NoFsync, logger: silent, ...GEOMETRY });
+    const wal = await open();
+    expect(await wal.appendForTopic('t', encodePayload({ stream: 0, seq: 1, index: 0, count: 1 }, 100))).toBe(0);
+    // The next segment write stores its first entry whole, then the disk is full (short write + ENOSPC).
+    disk.writeFault = (path) => (path.endsWith('.seg') ? 32 + 100 : undefined);
+    const failed = await Promise.allSettled([
+      wal.appendForTopic('t', encodePayload({ stream: 0, seq: 2, index: 0, count: 1 }, 100)),
+      wal.appendForTopic('t', encodePayload({ stream: 0, seq: 3, index: 0, count: 1 }, 100)),
+    ]);
+    expect(failed.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok'))).toEqual(['STORAGE_FULL', 'STORAGE_FULL']);
+    disk.writeFault = null;
+    // Space is back: the next append is acknowledged at the offset the failed ones gave up.
+    expect(await wal.appendForTopic('t', encodePayload({ stream: 0, seq: 4, index: 0, count: 1 }, 100))).toBe(1);
+    // A process crash (every written byte survives), then recovery.
+    disk.crash(mulberry32(1), 'keep-all');
+    fs.rmSync(join(dir, 'LOCK'), { force: true });
+    const reopened = await open();
+    const entries = await reopened.readFrom('t', 0);
+    expect(entries.map((e) => (decodePayload(e.data) as { seq: number }).seq)).toEqual([1, 4]);
+    await reopened.close();
+  });
+  // ENGINE BUG (reported to the lead, see docs/reliability.md "Known gaps"): a checkpointing read whose
+  // cursor write fails (here ENOSPC on cursors.log) rejects, yet the in-memory cursor has already moved
+  // past the entries it never handed out (src/engine/walrus.ts, advance(): `cursor.position = position`
+  // before `await this.persistRecord(...)`, no undo on failure). The next read skips them, so a
+  // consumer loses them until a restart. Fix: move the cursor only after the record is durable (or
+  // restore the old position when persisting fails).
+  it.skipIf(!KNOWN_BUGS)('a checkpointing read that fails to persist its cursor does not consume the entries', async () => {
+    const dir = tempDir();
+    const disk = new PowerLossDisk();
+    const wal = await Walrus.open({ dataDir: dir, io: disk.io(), fsync: FsyncSchedule.SyncEach, logger: silent, ...GEOMETRY });
+    for (let seq = 1; seq <= 3; seq++) await wal.appendForTopic('t', encodePayload({ stream: 0, seq, index: 0, count: 1 }, 100));
+    disk.writeFault = (path) => (path.endsWith('cursors.log') ? 0 : undefined);
+    await expect(wal.batchReadForTopic('t', 1 << 20, true)).rejects.toMatchObject({ code: 'STORAGE_FULL' });
+    disk.writeFault = null;
+    const again = await wal.readNext('t', true);
+    expect(again?.offset).toBe(0);
+    await wal.close();
+  });
 });

@@ -226,6 +226,13 @@ export class PowerLossDisk {
     this.view = new PowerLossIO(this, 0);
   }
 
+  /**
+   * Fault injection for writes: called before every `writev`; returning a byte count makes the write
+   * store only that many leading bytes and then fail with ENOSPC (a short write followed by a full
+   * disk), undefined lets it through.
+   */
+  writeFault: ((path: string, position: number, bytes: number) => number | undefined) | null = null;
+
   /** @internal Waits the configured turns, as a thread-pool round trip would. */
   async slowOp(): Promise<void> {
     for (let i = 0; i < (this.options.syncTurns ?? 1); i++) await new Promise((r) => setImmediate(r));
@@ -421,7 +428,19 @@ class PowerLossHandle implements FileHandle {
 
   async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
     this.check('pwritev');
-    this.inode.write(buffers, position);
+    let total = 0;
+    for (const b of buffers) total += b.byteLength;
+    const allowed = this.disk.writeFault?.(this.path, position, total);
+    if (allowed === undefined) return this.inode.write(buffers, position);
+    const kept: Uint8Array[] = [];
+    let left = Math.max(0, Math.min(allowed, total));
+    for (const b of buffers) {
+      if (left === 0) break;
+      kept.push(b.subarray(0, Math.min(left, b.byteLength)));
+      left -= Math.min(left, b.byteLength);
+    }
+    this.inode.write(kept, position);
+    throw errno('ENOSPC', 'pwritev', this.path);
   }
 
   async datasync(): Promise<void> {
