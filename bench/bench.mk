@@ -31,6 +31,7 @@ bench-scaling: build
 	$(BENCH_RUN) bench/scenarios/scaling.ts
 
 bench-peers: build bench-peers-install
+	bash bench/machine.sh
 	$(BENCH_RUN) bench/scenarios/peers.ts
 
 # A ~20 s check that the tooling works (our broker, plus Redis if it is installed); not a measurement.
