@@ -37,11 +37,23 @@ export class BrokerProcess {
     this.#extraArgs = extraArgs;
   }
 
-  /** Starts a broker on a free port with a new temp data dir. */
+  /**
+   * Starts a broker on a free port with a new temp data dir. A daemon that dies before listening is
+   * started again (twice at most): other suites rebuild dist/ while this one runs, and a half-written
+   * build is not what is under test here. The last failure is thrown with the daemon's stderr.
+   */
   static async start(extraArgs: string[] = []): Promise<BrokerProcess> {
     const broker = new BrokerProcess(mkdtempSync(path.join(tmpdir(), 'walrus-client-')), extraArgs);
-    await broker.restart(0);
-    return broker;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await broker.restart(0);
+        return broker;
+      } catch (error) {
+        broker.#child = undefined;
+        if (attempt === 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
   }
 
   /** Starts the daemon again on `port` (default: the port it had) and the same data dir. */
