@@ -52,8 +52,14 @@ function frame(body: Buffer, declared = body.length): Buffer {
   return Buffer.concat([header, body]);
 }
 
-/** JSON-like values normalised through JSON (so -0 becomes 0), as the encoder would carry them. */
-const plainValue = fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown);
+/**
+ * JSON-like values normalised through JSON (so -0 becomes 0), as the encoder would carry them.
+ * `__proto__` keys are left out here: the decoder renames them on purpose (see the pollution test).
+ */
+const plainValue = fc
+  .jsonValue({ maxDepth: 4 })
+  .map((v) => JSON.parse(JSON.stringify(v), (key, value: unknown) => (key === '__proto__' ? undefined : value)) as unknown);
+const keyArb = fc.string({ maxLength: 8 }).filter((k) => k !== '__proto__');
 const cutsArb = fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { maxLength: 12 });
 
 describe('FrameDecoder under fuzzing', () => {
@@ -71,7 +77,7 @@ describe('FrameDecoder under fuzzing', () => {
 
   it('valid frames and garbage bodies interleaved, any split: stays in step, every valid frame decoded in order', () => {
     const part = fc.oneof(
-      fc.record({ kind: fc.constant('valid' as const), fields: fc.dictionary(fc.string({ maxLength: 8 }), plainValue, { maxKeys: 6 }) }),
+      fc.record({ kind: fc.constant('valid' as const), fields: fc.dictionary(keyArb, plainValue, { maxKeys: 6 }) }),
       fc.record({ kind: fc.constant('garbage' as const), body: fc.uint8Array({ maxLength: 200 }) }),
     );
     fc.assert(
@@ -96,7 +102,7 @@ describe('FrameDecoder under fuzzing', () => {
 
   it('truncated stream: a frame cut short is held, not emitted, and costs at most its own bytes', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ maxLength: 8 }), plainValue, { minKeys: 1, maxKeys: 6 }), fc.nat(), cutsArb, (fields, cut, cuts) => {
+      fc.property(fc.dictionary(keyArb, plainValue, { minKeys: 1, maxKeys: 6 }), fc.nat(), cutsArb, (fields, cut, cuts) => {
         const whole = encodeFrame({ ...fields, id: 1 });
         const truncated = whole.subarray(0, cut % whole.length);
         const out = feed(truncated, cuts);
@@ -139,6 +145,26 @@ describe('FrameDecoder under fuzzing', () => {
         for (const e of out.errors) expect(e.code).toBe('BAD_FRAME');
       }),
       { numRuns: Math.min(RUNS, 60) },
+    );
+  });
+  it('`__proto__` and `constructor` keys at any depth never reach a prototype', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.integer({ min: 0, max: 4 }), (key, depth) => {
+        // Hand-built msgpack: { id: 1, <key>: { polluted: true } } nested `depth` maps deep.
+        const keyBytes = Buffer.from(key);
+        const inner = Buffer.concat([Buffer.from([0x81, 0xa8]), Buffer.from('polluted'), Buffer.from([0xc3])]);
+        let value = Buffer.concat([Buffer.from([0x82, 0xa2, 0x69, 0x64, 0x01, 0xa0 + keyBytes.length]), keyBytes, inner]);
+        for (let d = 0; d < depth; d++) value = Buffer.concat([Buffer.from([0x81, 0xa1, 0x6e]), value]);
+        const out = feed(frame(value), []);
+        expect(out.errors).toEqual([]);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
+        let m: unknown = out.messages[0];
+        for (let d = 0; d < depth; d++) m = (m as Record<string, unknown>).n;
+        expect(Object.getPrototypeOf(m)).toBe(Object.prototype);
+        expect((m as Record<string, unknown>).polluted).toBeUndefined();
+      }),
+      { numRuns: 30 },
     );
   });
 });
