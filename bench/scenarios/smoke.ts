@@ -1,5 +1,5 @@
 /**
- * bench-smoke: proves the tooling works in ~20 s: our broker (produce, consume, pipeline) and Redis
+ * bench-smoke: proves the tooling works in ~20 s (plus the build): our broker (produce, consume, pipeline) and Redis
  * if redis-server is installed, with tiny durations. Exits 1 if any case moved no messages or had
  * errors. Not a measurement: the figures are too short to mean anything.
  */
@@ -19,12 +19,12 @@ function hasRedis(): boolean {
 }
 
 main(async () => {
-  const config = readConfig({ durationS: 2, prefill: 5_000 });
+  const config = readConfig({ durationS: 1, prefill: 2_000 });
   const lab = new Lab('smoke', config);
   await lab.with(() => startWalrus(config.fsync, config), async (walrus) => {
     await lab.run(walrus, { name: 'produce', shape: Shape.Produce });
     await lab.run(walrus, { name: 'consume', shape: Shape.Consume });
-    await lab.run(walrus, { name: 'pipeline at 2000/s', shape: Shape.Pipeline, rateTotalPerS: 2000 });
+    await lab.run(walrus, { name: 'pipeline at 1000/s', shape: Shape.Pipeline, rateTotalPerS: 1000 });
   });
   if (hasRedis()) {
     await lab.with(() => startRedisSystem(RedisFsync.EverySec), async (redis) => {
