@@ -135,6 +135,18 @@ export async function readEntries(topic: TopicLog, from: number, maxBytes: numbe
   return out;
 }
 
+/** Relative byte position where the entry at `offset` starts (or the written end, for the next offset). */
+export async function positionOf(block: Block, offset: number): Promise<number> {
+  await ensureIndex(block);
+  const hint = block.seekHint(offset);
+  let position = hint.position;
+  for (let at = hint.offset; at < offset; at++) {
+    const head = await readRange(block, position, ENTRY_HEADER_BYTES);
+    position += ENTRY_HEADER_BYTES + head.readUInt32LE(4);
+  }
+  return position;
+}
+
 /** Result of scanning a block's tail during recovery. */
 export interface TailScan {
   /** Relative byte position where valid data ends. */

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Block } from './block.js';
 import { decodeBlockHeader } from './block-format.js';
-import { scanTail } from './block-reader.js';
+import { positionOf, scanTail } from './block-reader.js';
 import type { Checkpoint, CheckpointSegment } from './checkpoint.js';
 import { CorruptLogError } from './errors.js';
 import type { FileIO } from './file-io.js';
@@ -26,6 +26,14 @@ import { Segment } from './segment.js';
 import { decodeSegmentHeader, parseSegmentFileName } from './segment-format.js';
 import type { SegmentManager } from './segment-manager.js';
 import { TopicLog } from './topic-log.js';
+
+/** Shortens a recovered block to its first `keep` entries. */
+async function cutBlock(block: Block, keep: number): Promise<void> {
+  const position = await positionOf(block, block.firstOffset + keep);
+  block.writtenEnd = block.visibleEnd = block.syncedEnd = position;
+  block.writtenCount = block.visibleCount = block.syncedCount = keep;
+  block.trimIndex(block.firstOffset + keep);
+}
 
 /** What recovery found. */
 export interface RecoveryResult {
@@ -158,6 +166,16 @@ export async function recover(
     let expected: number | null = start;
     let cut = false;
     for (const block of blocks) {
+      const previous = topic.blocks[topic.blocks.length - 1];
+      if (!cut && previous && expected !== null && block.writtenCount > 0 && block.firstOffset < expected && block.firstOffset >= previous.firstOffset) {
+        // Only a rolled-back write starts a block below its predecessor's end: the predecessor's
+        // entries from there on were rejected when written (e.g. ENOSPC part-way) and must not count.
+        const keep = block.firstOffset - previous.firstOffset;
+        logger.warn({ topic: name, block: previous.seq, validEntries: keep, reason: 'superseded by a later block' }, 'cutting entries of a rolled-back write');
+        cutEntries += previous.writtenCount - keep;
+        await cutBlock(previous, keep);
+        expected = block.firstOffset;
+      }
       const drop = cut || block.writtenCount === 0 || (expected !== null && block.firstOffset !== expected);
       if (drop) {
         if (!cut && expected !== null && block.firstOffset !== expected && block.writtenCount > 0) {

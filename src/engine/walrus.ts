@@ -351,11 +351,19 @@ export class Walrus {
       cursor = { name, position, persisted: log.firstOffset };
       log.cursors.set(name, cursor);
     }
+    const previous = cursor.position;
     cursor.position = position;
     const mode = this.opts.consistency;
     const due = mode.kind === 'strictly-at-once' || isNew || Math.abs(position - cursor.persisted) >= mode.persistEvery;
     if (!due) return;
-    await this.persistRecord(encodeCursorSet(log.name, name, position));
+    try {
+      await this.persistRecord(encodeCursorSet(log.name, name, position));
+    } catch (error) {
+      // The read or commit fails, so it must not have consumed anything: put the cursor back.
+      if (isNew) log.cursors.delete(name);
+      else if (cursor.position === position) cursor.position = previous;
+      throw error;
+    }
     if (log.cursors.get(name) === cursor) cursor.persisted = position;
     this.scheduleReclaim();
   }
