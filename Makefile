@@ -8,8 +8,18 @@ DATA_DIR ?= .walrus-data
 run: build
 	node dist/broker/cli.js --data-dir $(DATA_DIR)
 
+# The whole suite on the default fs backend, then the engine's suites again on the io_uring
+# backend where the optional addon built (the output names the backend each pass ran on).
+ENGINE_SUITES := src/engine test/engine test/crash/engine-kill.test.ts test/crash/power-loss.test.ts
+
 test: build typecheck
 	npx vitest run
+	@if node -e "import('@walrus/uring-napi').then(() => process.exit(0), () => process.exit(1))"; then \
+	  echo "== engine suites again on the uring backend (WALRUS_IO_BACKEND=uring)"; \
+	  WALRUS_IO_BACKEND=uring npx vitest run $(ENGINE_SUITES); \
+	else \
+	  echo "== @walrus/uring-napi is not built here: the engine suites ran on the fs backend only"; \
+	fi
 
 install: $(NODE_MODULES)
 

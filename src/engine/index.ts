@@ -7,6 +7,8 @@ export { ReadConsistency, FsyncSchedule } from './consistency.js';
 export type { Entry, WalrusOptions, CursorOptions, ReadFromOptions, TopicStats } from './types.js';
 export type { FileIO, FileHandle } from './file-io.js';
 export { FsFileIO } from './fs-file-io.js';
+export { selectBackend, BackendChoice, IO_BACKEND_ENV } from './backends/index.js';
+export type { SelectedBackend, SelectBackendOptions } from './backends/index.js';
 export {
   WalrusError,
   EngineErrorCode,

@@ -25,7 +25,13 @@ export interface WalrusOptions {
   blockBytes?: number;
   /** Block slots per segment file. Default 16 (so a segment holds 64 MiB of blocks). */
   blocksPerSegment?: number;
-  /** File I/O backend. Default: the pure `fs` backend. */
+  /**
+   * I/O backend: `fs` (pure node:fs), `uring` (the @walrus/uring-napi io_uring addon; fails if it
+   * cannot run here) or `auto` (uring when it works, else fs). Default: `$WALRUS_IO_BACKEND` read as
+   * with `auto`, else `fs`. See docs/engine.md, "I/O backends".
+   */
+  backend?: 'auto' | 'fs' | 'uring';
+  /** A FileIO to use instead (tests plug in fault-injecting doubles); wins over `backend`. */
   io?: FileIO;
   /** Logger; default a pino logger at `warn` (`silent` when `WALRUS_QUIET=1`). */
   logger?: Logger;

@@ -330,6 +330,21 @@ describe('environment', () => {
   });
 });
 
+describe('backend selection', () => {
+  it('reports the backend it runs on and why', async () => {
+    const fsOnly = await openTracked(tempDir(), { backend: 'fs' });
+    expect(fsOnly.backend.name).toBe('fs');
+    const auto = await openTracked(tempDir(), { backend: 'auto' });
+    expect(['fs', 'uring']).toContain(auto.backend.name);
+    expect(auto.backend.reason.length).toBeGreaterThan(0);
+    const defaulted = await openTracked(tempDir());
+    // Printed so the test output names the backend this pass of the suite ran on.
+    console.log(`engine suite backend: ${defaulted.backend.name} (${defaulted.backend.reason}); auto would pick ${auto.backend.name} (${auto.backend.reason})`);
+    await defaulted.appendForTopic('b', payload(1));
+    expect((await defaulted.readNext('b', true))!.data.toString()).toBe(payload(1).toString());
+  });
+});
+
 describe('watch', () => {
   it('tells listeners when new entries become visible', async () => {
     const wal = await openTracked(tempDir(), { fsync: FsyncSchedule.SyncEach });

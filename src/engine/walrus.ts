@@ -22,6 +22,7 @@ import {
 } from './errors.js';
 import type { FileIO } from './file-io.js';
 import { FsFileIO } from './fs-file-io.js';
+import { selectBackend } from './backends/select-backend.js';
 import {
   BATCH_ENTRIES_MAX,
   BLOCK_BYTES_DEFAULT,
@@ -65,6 +66,7 @@ interface ResolvedOptions {
   now: () => number;
   logger: Logger;
   io: FileIO;
+  backendReason: string;
 }
 
 function resolveOptions(options: WalrusOptions): ResolvedOptions {
@@ -96,6 +98,7 @@ function resolveOptions(options: WalrusOptions): ResolvedOptions {
     now: options.now ?? Date.now,
     logger: options.logger ?? pino({ name: 'walrus-engine', level: quiet ? 'silent' : 'warn' }, pino.destination(2)),
     io: options.io ?? new FsFileIO(),
+    backendReason: options.io ? `${options.io.name}: supplied by the caller` : 'fs: default',
   };
 }
 
@@ -138,7 +141,7 @@ export class Walrus {
     this.opts = opts;
     this.dir = opts.dir;
     this.topicMap = topics;
-    this.backend = { name: opts.io.name, reason: opts.io.name === 'fs' ? 'pure fs backend (default)' : 'chosen by the caller' };
+    this.backend = { name: opts.io.name, reason: opts.backendReason };
     const host: PipelineHost = {
       segments,
       cursorStore,
@@ -159,8 +162,19 @@ export class Walrus {
   /** Opens (creating if needed) the log at `<dataDir>/<key>`, recovering whatever is there. */
   static async open(options: WalrusOptions = {}): Promise<Walrus> {
     const opts = resolveOptions(options);
+    fs.mkdirSync(opts.dir, { recursive: true });
+    if (!options.io) {
+      // Default fs; WALRUS_IO_BACKEND (auto|fs|uring) or the option choose otherwise. Under SyncEach
+      // every write is followed at once by an fdatasync, so the uring backend may write O_DIRECT.
+      const selected = await selectBackend({
+        backend: options.backend ?? (process.env.WALRUS_IO_BACKEND ? 'auto' : 'fs'),
+        dataDir: opts.dir,
+        directWrites: opts.fsync.kind === 'sync-each' ? 'always' : 'synced',
+      });
+      opts.io = selected.io;
+      opts.backendReason = selected.reason;
+    }
     const { io, dir, logger } = opts;
-    fs.mkdirSync(dir, { recursive: true });
     await io.mkdirp(dir);
     const lock = DirLock.acquire(dir);
     try {
@@ -190,7 +204,7 @@ export class Walrus {
       if (clamped || cutBytes > 0 || positions.size !== recovered.topics.size || store.bytes > CURSOR_LOG_BYTES_MAX / 2) {
         await store.compact(wal.persistedPositions());
       }
-      logger.info({ dir, topics: recovered.topics.size, backend: io.name, fsync: FsyncSchedule.format(opts.fsync) }, 'write-ahead log open');
+      logger.info({ dir, topics: recovered.topics.size, backend: io.name, backendReason: opts.backendReason, fsync: FsyncSchedule.format(opts.fsync) }, 'write-ahead log open');
       return wal;
     } catch (error) {
       lock.release();
