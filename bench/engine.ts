@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { FsyncSchedule, ReadConsistency, Walrus, type FileIO } from '../src/engine/index.js';
+import { FsyncSchedule, ReadConsistency, Walrus } from '../src/engine/index.js';
+
+type Backend = 'fs' | 'uring';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const PAYLOAD = Number(process.env.PAYLOAD ?? 1024);
@@ -68,9 +70,9 @@ function ceiling(name: string, n: number, sync: boolean): number {
   return perSecond;
 }
 
-async function withEngine<T>(options: { fsync: FsyncSchedule; io?: FileIO }, fn: (wal: Walrus) => Promise<T>): Promise<T> {
+async function withEngine<T>(options: { fsync: FsyncSchedule; backend?: Backend }, fn: (wal: Walrus) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(ROOT, 'walrus-bench-'));
-  const wal = await Walrus.open({ dataDir: dir, logger: quiet, fsync: options.fsync, io: options.io, consistency: ReadConsistency.AtLeastOnce({ persistEvery: 5000 }) });
+  const wal = await Walrus.open({ dataDir: dir, logger: quiet, fsync: options.fsync, backend: options.backend ?? 'fs', consistency: ReadConsistency.AtLeastOnce({ persistEvery: 5000 }) });
   try {
     return await fn(wal);
   } finally {
@@ -79,8 +81,8 @@ async function withEngine<T>(options: { fsync: FsyncSchedule; io?: FileIO }, fn:
   }
 }
 
-async function appenders(name: string, fsync: FsyncSchedule, concurrency: number, batch: number, ceilingName: string, io?: FileIO): Promise<void> {
-  await withEngine({ fsync, io }, async (wal) => {
+async function appenders(name: string, fsync: FsyncSchedule, concurrency: number, batch: number, ceilingName: string, backend: Backend): Promise<void> {
+  await withEngine({ fsync, backend }, async (wal) => {
     const entries = Array.from({ length: batch }, () => data);
     // Warm up: the first segment is created and zero-filled here, not inside the timed window.
     await wal.batchAppendForTopic('warm', [data]);
@@ -137,22 +139,35 @@ async function batchReads(): Promise<void> {
   });
 }
 
-export async function main(extraBackends: Array<{ name: string; io: FileIO }> = []): Promise<Row[]> {
+async function uringAvailable(): Promise<boolean> {
+  try {
+    await import('@walrus/uring-napi');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function main(): Promise<Row[]> {
   console.error(`engine bench: ${SECONDS}s per case, ${PAYLOAD} B payloads, dir ${ROOT}`);
   ceiling('writevSync 1 + fdatasync', 1, true);
   ceiling('writevSync 64 + fdatasync', 64, true);
   ceiling('writevSync 256 + fdatasync', 256, true);
   ceiling('writevSync 256, no sync', 256, false);
-  const backends: Array<{ name: string; io?: FileIO }> = [{ name: 'fs' }, ...extraBackends];
+  const backends: Backend[] = (process.env.BENCH_BACKENDS ?? 'fs,uring').split(',') as Backend[];
+  if (backends.includes('uring') && !(await uringAvailable())) {
+    console.error('@walrus/uring-napi is not built: measuring the fs backend only');
+    backends.splice(backends.indexOf('uring'), 1);
+  }
   for (const b of backends) {
-    const tag = `[${b.name}]`;
-    await appenders(`${tag} SyncEach, 1 appender`, FsyncSchedule.SyncEach, 1, 1, 'writevSync 1 + fdatasync', b.io);
-    await appenders(`${tag} SyncEach, 64 appenders`, FsyncSchedule.SyncEach, 64, 1, 'writevSync 64 + fdatasync', b.io);
-    await appenders(`${tag} SyncEach, 256 appenders`, FsyncSchedule.SyncEach, 256, 1, 'writevSync 256 + fdatasync', b.io);
-    await appenders(`${tag} SyncEach, batch append of 256`, FsyncSchedule.SyncEach, 1, 256, 'writevSync 256 + fdatasync', b.io);
-    await appenders(`${tag} NoFsync, 256 appenders`, FsyncSchedule.NoFsync, 256, 1, 'writevSync 256, no sync', b.io);
-    await appenders(`${tag} NoFsync, batch append of 256`, FsyncSchedule.NoFsync, 1, 256, 'writevSync 256, no sync', b.io);
-    await appenders(`${tag} milliseconds(1000), 256 appenders`, FsyncSchedule.milliseconds(1000), 256, 1, 'writevSync 256, no sync', b.io);
+    const tag = `[${b}]`;
+    await appenders(`${tag} SyncEach, 1 appender`, FsyncSchedule.SyncEach, 1, 1, 'writevSync 1 + fdatasync', b);
+    await appenders(`${tag} SyncEach, 64 appenders`, FsyncSchedule.SyncEach, 64, 1, 'writevSync 64 + fdatasync', b);
+    await appenders(`${tag} SyncEach, 256 appenders`, FsyncSchedule.SyncEach, 256, 1, 'writevSync 256 + fdatasync', b);
+    await appenders(`${tag} SyncEach, batch append of 256`, FsyncSchedule.SyncEach, 1, 256, 'writevSync 256 + fdatasync', b);
+    await appenders(`${tag} NoFsync, 256 appenders`, FsyncSchedule.NoFsync, 256, 1, 'writevSync 256, no sync', b);
+    await appenders(`${tag} NoFsync, batch append of 256`, FsyncSchedule.NoFsync, 1, 256, 'writevSync 256, no sync', b);
+    await appenders(`${tag} milliseconds(1000), 256 appenders`, FsyncSchedule.milliseconds(1000), 256, 1, 'writevSync 256, no sync', b);
   }
   await batchReads();
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');

@@ -42,6 +42,8 @@ export interface BrokerOptions {
   shutdownGraceMs?: number;
   /** Reply bytes queued per connection before reading from it pauses. Default 8 MiB. */
   queuedBytesMax?: number;
+  /** Engine file I/O backend (`auto`, `fs`, `uring`). Default `fs`. See docs/engine.md, "I/O backends". */
+  ioBackend?: 'auto' | 'fs' | 'uring';
   /** Logger; default a pino logger at `info` on stdout. */
   logger?: Logger;
   /** An engine opened by the caller; `stop()` closes it too. Default: open one on `dataDir`. */
@@ -63,6 +65,7 @@ export interface ResolvedBrokerOptions {
   authToken: string | undefined;
   shutdownGraceMs: number;
   queuedBytesMax: number;
+  ioBackend: 'auto' | 'fs' | 'uring';
 }
 
 /** Parses `strict` / `strictly-at-once` / `at-least-once:<n>`. */
@@ -84,6 +87,12 @@ function integerIn(name: string, value: number, min: number, max: number): numbe
     throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`);
   }
   return value;
+}
+
+function ioBackendOf(value: unknown): 'auto' | 'fs' | 'uring' {
+  if (value === undefined) return 'fs';
+  if (value === 'auto' || value === 'fs' || value === 'uring') return value;
+  throw new RangeError(`ioBackend must be auto, fs or uring, got ${String(value)}`);
 }
 
 /** Fills defaults and validates; throws RangeError on the first bad option. */
@@ -108,5 +117,6 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     authToken: options.authToken === '' ? undefined : options.authToken,
     shutdownGraceMs: integerIn('shutdownGraceMs', options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS_DEFAULT, 0, 10 * 60 * 1000),
     queuedBytesMax: integerIn('queuedBytesMax', options.queuedBytesMax ?? CONNECTION_QUEUED_BYTES_MAX, 64 * 1024, 2 ** 31),
+    ioBackend: ioBackendOf(options.ioBackend),
   };
 }

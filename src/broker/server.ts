@@ -63,7 +63,13 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const now = options.now ?? Date.now;
   const engine: BrokerEngine =
     options.engine ??
-    (await Walrus.open({ dataDir: resolved.dataDir, fsync: resolved.fsync, consistency: resolved.consistency, logger: logger.child({ component: 'engine' }) }));
+    (await Walrus.open({
+      dataDir: resolved.dataDir,
+      fsync: resolved.fsync,
+      consistency: resolved.consistency,
+      backend: resolved.ioBackend,
+      logger: logger.child({ component: 'engine' }),
+    }));
 
   const codec = new RecordCodec();
   const highWatermarks = new HighWatermarks(engine);
