@@ -84,6 +84,25 @@ describe('consumer groups (default 30 s leases)', () => {
     for (const c of [producer, b]) c.close();
   });
 
+  it('a byte budget hands out fewer records; the rest follow in order, none lost or repeated', async () => {
+    const producer = await RawClient.connect(daemon.port);
+    const records = Array.from({ length: 6 }, (_, i) => ({ value: Buffer.alloc(40_000, i) }));
+    expect((await producer.request({ op: 'produceBatch', topic: 'budget', records })).ok).toBe(true);
+    const m = await RawClient.connect(daemon.port);
+    const seen: number[] = [];
+    for (let round = 0; round < 10; round++) {
+      const reply = await m.request({ op: 'fetch', topic: 'budget', group: 'g', maxBytes: 90_000 });
+      const offsets = offsetsOf(reply);
+      if (offsets.length === 0) break;
+      expect(offsets.length).toBeLessThanOrEqual(2);
+      for (const r of reply.records) expect(r.value[0]).toBe(r.offset);
+      seen.push(...offsets);
+    }
+    expect(seen).toEqual([0, 1, 2, 3, 4, 5]);
+    expect((await m.request({ op: 'commit', topic: 'budget', group: 'g', offset: 6 })).committed).toBe(6);
+    for (const c of [producer, m]) c.close();
+  });
+
   it('a commit survives kill -9 and restart', async () => {
     const d2 = tempDir();
     let first: Daemon | undefined = await startDaemon(d2.path);
