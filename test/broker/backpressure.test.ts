@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { startBroker } from '../../src/broker/index.js';
 import type { Broker } from '../../src/broker/index.js';
 import { encodeFrame } from '../../src/protocol/index.js';
-import { RawClient, tempDir } from './harness.js';
+import { lazyTempDir, RawClient } from './harness.js';
 
 const QUEUED_BYTES_MAX = 1024 * 1024;
 const VALUE_BYTES = 256 * 1024;
@@ -24,7 +24,7 @@ async function until(check: () => boolean, what: string): Promise<void> {
 }
 
 describe('backpressure', () => {
-  const dir = tempDir();
+  const dir = lazyTempDir();
   let broker: Broker;
 
   beforeAll(async () => {

@@ -3,7 +3,7 @@
  * redelivery after lease expiry and after a connection closes, and a commit surviving kill -9.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, RawClient, startDaemon, tempDir, text } from './harness.js';
+import { bin, lazyTempDir, RawClient, startDaemon, tempDir, text } from './harness.js';
 import type { Daemon } from './harness.js';
 
 async function produceN(client: RawClient, topic: string, n: number): Promise<void> {
@@ -15,7 +15,7 @@ async function produceN(client: RawClient, topic: string, n: number): Promise<vo
 const offsetsOf = (reply: Record<string, any>): number[] => reply.records.map((r: any) => r.offset);
 
 describe('consumer groups (default 30 s leases)', () => {
-  const dir = tempDir();
+  const dir = lazyTempDir();
   let daemon: Daemon;
 
   beforeAll(async () => {
@@ -131,7 +131,7 @@ describe('consumer groups (default 30 s leases)', () => {
 });
 
 describe('consumer groups with short leases (--ack-timeout-ms 300)', () => {
-  const dir = tempDir();
+  const dir = lazyTempDir();
   let daemon: Daemon;
 
   beforeAll(async () => {
@@ -160,7 +160,7 @@ describe('consumer groups with short leases (--ack-timeout-ms 300)', () => {
 });
 
 describe('per-fetch lease length (fetch.ackTimeoutMs)', () => {
-  const dir = tempDir();
+  const dir = lazyTempDir();
   let daemon: Daemon;
 
   beforeAll(async () => {

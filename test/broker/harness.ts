@@ -39,6 +39,23 @@ export function daemonCommand(): string[] {
   return fromSrc ? ['--import', 'tsx', SRC_CLI] : [DIST_CLI];
 }
 
+/**
+ * A temp directory created on first use of `path` and removed by `cleanup`: for describe-level
+ * fixtures, so a run that skips the suite (`-t`) leaves nothing behind.
+ */
+export function lazyTempDir(prefix = 'walrus-broker-test-'): { readonly path: string; cleanup(): void } {
+  const state: { path?: string } = {};
+  return {
+    get path() {
+      state.path ??= mkdtempSync(join(tmpdir(), prefix));
+      return state.path;
+    },
+    cleanup: () => {
+      if (state.path !== undefined) rmSync(state.path, { recursive: true, force: true });
+    },
+  };
+}
+
 /** A temp directory removed by `cleanup`. */
 export function tempDir(prefix = 'walrus-broker-test-'): { path: string; cleanup(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));

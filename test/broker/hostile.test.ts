@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/protocol/index.js';
-import { bin, RawClient, startDaemon, tempDir } from './harness.js';
+import { bin, lazyTempDir, RawClient, startDaemon, tempDir } from './harness.js';
 import type { Daemon } from './harness.js';
 
 function frameOf(body: Buffer): Buffer {
@@ -14,7 +14,7 @@ function frameOf(body: Buffer): Buffer {
 }
 
 describe('hostile input', () => {
-  const dir = tempDir();
+  const dir = lazyTempDir();
   let daemon: Daemon;
   let bystander: RawClient;
 

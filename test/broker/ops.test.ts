@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { encodeFrame } from '../../src/protocol/index.js';
-import { bin, RawClient, startDaemon, tempDir, text } from './harness.js';
+import { bin, lazyTempDir, RawClient, startDaemon, text } from './harness.js';
 import type { Daemon } from './harness.js';
 
 describe('broker ops over raw frames', () => {
-  const dir = tempDir();
+  const dir = lazyTempDir();
   let daemon: Daemon;
   let client: RawClient;
 
