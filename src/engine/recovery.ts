@@ -192,8 +192,10 @@ export async function recover(
       }
       block.sealed = true;
       topic.addBlock(block);
+      // A torn tail does not by itself end the chain: a later block that starts exactly where the
+      // valid entries end was written after a rolled-back write and holds acknowledged entries.
+      // Blocks written after a power cut's torn entries start past them and fail the offset check.
       expected = block.firstOffset + block.writtenCount;
-      if (torn.has(block)) cut = true;
     }
     if (topic.blocks.length > 0) {
       const last = topic.blocks[topic.blocks.length - 1];
