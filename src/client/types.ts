@@ -89,8 +89,8 @@ export interface ConsumerOptions<T = Buffer> {
   maxBufferedBytes?: number;
   /**
    * Lease asked for on each fetch (`fetch.ackTimeoutMs`): how long a handed-out record stays yours
-   * before the broker gives it to another member. A broker that leases per group, as this build does,
-   * ignores it and applies its `--ack-timeout-ms` (default 30,000 ms). 100 … 86,400,000.
+   * before the broker gives it to another member. Default: the broker's `--ack-timeout-ms` (30,000 ms).
+   * 100 … 86,400,000.
    */
   ackTimeoutMs?: number;
   /** Commit each message when the loop asks for the next one (i.e. after the handler). Default false. */
