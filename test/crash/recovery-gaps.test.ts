@@ -205,4 +205,17 @@ describe('recovery after a power cut (targeted)', () => {
     expect(again?.offset).toBe(0);
     await wal.close();
   });
+  it('milliseconds(n): an entry acknowledged long before the power cut survives it (the background sync ran)', async () => {
+    const dir = tempDir();
+    const disk = new PowerLossDisk();
+    const wal = await Walrus.open({ dataDir: dir, io: disk.io(), fsync: FsyncSchedule.milliseconds(5), logger: silent, ...GEOMETRY });
+    expect(await wal.appendForTopic('t', encodePayload({ stream: 0, seq: 1, index: 0, count: 1 }, 100))).toBe(0);
+    // 100× the interval: only a sync that never runs could leave the entry unsynced by now.
+    await new Promise((r) => setTimeout(r, 500));
+    disk.crash(mulberry32(1), 'lose-all');
+    fs.rmSync(join(dir, 'LOCK'), { force: true });
+    const reopened = await Walrus.open({ dataDir: dir, io: disk.afterCrash(), fsync: FsyncSchedule.milliseconds(5), logger: silent, ...GEOMETRY });
+    expect((await reopened.readFrom('t', 0)).map((e) => decodePayload(e.data))).toEqual([{ stream: 0, seq: 1, index: 0, count: 1 }]);
+    await reopened.close();
+  });
 });
