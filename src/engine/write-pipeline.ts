@@ -250,6 +250,7 @@ export class WritePipeline {
         const mapped = toEngineError(`write segment ${block.segment.id}`, error);
         this.host.logger.error({ topic: topic.name, segment: block.segment.id, err: mapped.message }, 'append write failed; rolled back');
         failedTopics.set(topic, { offset: run.items[0].baseOffset, error: mapped });
+        await this.scrub(block, run.from, parts.bytes);
         this.rollback(run, mapped);
         continue;
       }
@@ -265,6 +266,25 @@ export class WritePipeline {
     }
     if (bytes > 0) this.host.onWritten(bytes);
     return done;
+  }
+
+  /**
+   * Overwrites with zeros, durably, whatever part of a failed write reached the file, so that no
+   * entry the caller was told failed can pass a later recovery scan. Best effort: if even this fails
+   * (the disk is still full for the bytes that never landed), the bytes that did land were already
+   * allocated and are overwritten; recovery also cuts entries a later block supersedes.
+   */
+  private async scrub(block: Block, from: number, bytes: number): Promise<void> {
+    try {
+      await block.segment.handle.writev([Buffer.alloc(bytes)], block.start + from);
+    } catch (error) {
+      this.host.logger.warn({ segment: block.segment.id, err: (error as Error).message }, 'could not zero a failed write completely');
+    }
+    try {
+      await block.segment.handle.datasync();
+    } catch (error) {
+      this.host.logger.warn({ segment: block.segment.id, err: (error as Error).message }, 'could not sync the zeroed range of a failed write');
+    }
   }
 
   /**
