@@ -9,7 +9,7 @@
  * - SyncEach: nothing acknowledged is lost, and nothing a reader saw is lost (visible ⇒ synced);
  * - every mode: an acknowledged offset never comes back holding another entry; a clean close loses nothing;
  * - StrictlyAtOnce: a cursor never comes back behind an acknowledged read or commit;
- * - AtLeastOnce({ persistEvery: N }): a restart replays at most N entries;
+ * - AtLeastOnce({ persistEvery: N }): a restart replays fewer than N entries;
  * - entries are reclaimed only below every cursor; a deleted topic never comes back;
  * - an append refused with STORAGE_FULL (injected short write + ENOSPC) leaves the rest intact.
  *
