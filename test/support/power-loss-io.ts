@@ -233,6 +233,9 @@ export class PowerLossDisk {
    */
   writeFault: ((path: string, position: number, bytes: number) => number | undefined) | null = null;
 
+  /** Fault injection for syncs: when it returns true for a file, its `datasync` fails with EIO and makes nothing durable. */
+  syncFault: ((path: string) => boolean) | null = null;
+
   /** @internal Waits the configured turns, as a thread-pool round trip would. */
   async slowOp(): Promise<void> {
     for (let i = 0; i < (this.options.syncTurns ?? 1); i++) await new Promise((r) => setImmediate(r));
@@ -446,6 +449,7 @@ class PowerLossHandle implements FileHandle {
   async datasync(): Promise<void> {
     await this.disk.slowOp();
     this.check('fdatasync');
+    if (this.disk.syncFault?.(this.path)) throw errno('EIO', 'fdatasync', this.path);
     this.inode.datasync();
   }
 
