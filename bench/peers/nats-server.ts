@@ -18,7 +18,12 @@ export async function startNats(): Promise<SpawnedServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'walrus-bench-nats-'));
   const args = ['-js', '-sd', dir, '-a', LOOPBACK_HOST, '-p', String(port)];
-  const server = await spawnServer('nats-server', natsServerPath(), args, port, () => waitForPort(port));
+  const server = await spawnServer('nats-server', natsServerPath(), args, port, () => waitForPort(port)).catch(
+    (error: unknown) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    },
+  );
   const stop = server.stop;
   return {
     ...server,

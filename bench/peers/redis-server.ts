@@ -27,7 +27,12 @@ export async function startRedis(fsync: RedisFsync): Promise<SpawnedServer> {
     '--daemonize', 'no',
     '--logfile', '',
   ];
-  const server = await spawnServer(`redis-server (${fsync})`, 'redis-server', args, port, () => waitForPort(port));
+  const server = await spawnServer(`redis-server (${fsync})`, 'redis-server', args, port, () => waitForPort(port)).catch(
+    (error: unknown) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    },
+  );
   const stop = server.stop;
   return {
     ...server,

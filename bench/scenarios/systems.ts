@@ -119,7 +119,10 @@ export async function startWalrus(fsync: string, config: BenchConfig): Promise<S
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error('no JSON log line with the bound port');
-  }, env);
+  }, env).catch((error: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     label: `walrus ${fsync}${via}`,
     kind,
