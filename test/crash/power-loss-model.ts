@@ -13,22 +13,18 @@ import { CURSORS, TOPICS, type Mode, type Op } from './power-loss-ops.js';
 import { PowerLossDisk, mulberry32, type CrashReport } from '../support/power-loss-io.js';
 import { decodePayload, encodePayload, payloadKey } from '../support/payload.js';
 
-const KNOWN_BUGS = process.env.WALRUS_KNOWN_BUGS === '1';
 /** Small geometry so blocks seal, span slots and segments roll over within a few dozen appends. */
 const GEOMETRY = { blockBytes: 16384, blocksPerSegment: 4 };
 const SEGMENT_BLOCK_BYTES = GEOMETRY.blockBytes * GEOMETRY.blocksPerSegment - 512;
 const silent = pino({ level: 'silent' });
 
 /**
- * Event-loop turns a simulated fdatasync takes (PowerLossDisk `syncTurns`). 1 is the realistic
- * setting (the fs backend syncs on the thread pool). Under SyncEach it exposes an open engine bug —
- * a checkpoint taken while the spare segment is being created makes recovery delete that segment
- * with acknowledged entries in it (recovery-gaps.test.ts, engine-kill.test.ts) — so SyncEach runs
- * with 0 until the fix lands; WALRUS_KNOWN_BUGS=1 (or WALRUS_SYNC_TURNS=n) turns it back on.
+ * Event-loop turns a simulated fdatasync takes (PowerLossDisk `syncTurns`): 1, as the fs backend
+ * syncs on the thread pool, so the engine's own work interleaves with its syncs (0 hid engine bug 1,
+ * docs/reliability.md). WALRUS_SYNC_TURNS=n overrides it.
  */
-function syncTurnsFor(mode: Mode): number {
-  if (process.env.WALRUS_SYNC_TURNS !== undefined) return Number(process.env.WALRUS_SYNC_TURNS);
-  return mode.fsync.kind === 'sync-each' && process.env.WALRUS_KNOWN_BUGS !== '1' ? 0 : 1;
+function syncTurnsFor(_mode: Mode): number {
+  return Number(process.env.WALRUS_SYNC_TURNS ?? 1);
 }
 
 const settleTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -54,7 +50,7 @@ interface TopicModel {
 }
 
 /** Figures summed over every run, printed at the end. */
-export const totals = { runs: 0, crashes: 0, restarts: 0, acked: 0, recoveredEntries: 0, tornSectors: 0, lostUnsynced: 0, knownGapAtStart: 0, resurrected: 0, deletes: 0, storageFull: 0, revived: 0 };
+export const totals = { runs: 0, crashes: 0, restarts: 0, acked: 0, recoveredEntries: 0, tornSectors: 0, lostUnsynced: 0, deletes: 0, storageFull: 0, knownBug6: 0 };
 
 /** One generated history: the engine, the disk under it, and what the test knows must be true. */
 export class Run {
@@ -204,18 +200,10 @@ export class Run {
       const key = payloadKey(id);
       const issued = this.issued.get(id.seq);
       if (this.deletedSeqs.has(id.seq)) this.fail(`${context}: ${TOPICS[topicIndex]}@${e.offset} holds ${key}, an entry of a deleted topic`);
-      if (this.isRevived(id.seq)) {
-        totals.revived++;
-        continue;
-      }
-      if (this.isResurrection(id.seq)) {
-        // Known engine bug (recovery-gaps.test.ts): an entry lost in an earlier crash comes back.
-        // Counted; its offset may not match anything acknowledged, not even its topic.
-        totals.resurrected++;
-        const durable = model.durable.get(e.offset);
-        if (durable !== undefined && durable !== key) this.fail(`${context}: ${TOPICS[topicIndex]}@${e.offset} holds resurrected ${key}, durable was ${durable}`);
-        continue;
-      }
+      // Engine bugs 2 and 4 (docs/reliability.md, fixed): entries a crash took, or an append refused
+      // with STORAGE_FULL, must never come back.
+      if (this.rejectedSeqs.has(id.seq)) this.fail(`${context}: ${TOPICS[topicIndex]}@${e.offset} holds ${key}, an append refused with STORAGE_FULL`);
+      if (this.lostSeqs.has(id.seq)) this.fail(`${context}: ${TOPICS[topicIndex]}@${e.offset} holds ${key}, lost in an earlier crash and now back`);
       if (!issued || issued.topic !== topicIndex || issued.count !== id.count || id.stream !== topicIndex) {
         this.fail(`${context}: ${TOPICS[topicIndex]}@${e.offset} holds ${key} which was never appended to this topic`);
       }
@@ -226,20 +214,6 @@ export class Run {
       // Under SyncEach readers only see synced entries, so whatever a read returns must survive a crash.
       if (this.syncEach) this.noteDurable(topicIndex, e.offset, key, 'entry seen by a reader');
     }
-  }
-
-  /**
-   * True for a refused append that a crash revived: known engine bug 4 (recovery-gaps.test.ts) —
-   * after a short write, recovery keeps the bytes that made it and drops the newer block that reused
-   * their offsets. Tolerated from that offset on, unless WALRUS_KNOWN_BUGS=1.
-   */
-  private isRevived(seq: number): boolean {
-    return !KNOWN_BUGS && this.rejectedSeqs.has(seq);
-  }
-
-  /** True for an entry lost in an earlier crash (never recovered since) that is back: a known bug, tolerated unless WALRUS_KNOWN_BUGS=1. */
-  private isResurrection(seq: number): boolean {
-    return !KNOWN_BUGS && this.lostSeqs.has(seq);
   }
 
   private cursorModel(topicIndex: number, cursor: string): CursorModel {
@@ -363,16 +337,8 @@ export class Run {
       // Batches all or nothing, topic order = issue order.
       const byOffset = new Map<number, string>();
       let previousSeq = 0;
-      /** First offset holding a revived refused append (bug 4); checks of what follows are waived. */
-      let revivedFrom = Infinity;
       for (let i = 0; i < entries.length; ) {
         const id = decodePayload(entries[i].data) as Exclude<ReturnType<typeof decodePayload>, string>;
-        if (this.isResurrection(id.seq) || this.isRevived(id.seq)) {
-          if (this.isRevived(id.seq)) revivedFrom = Math.min(revivedFrom, entries[i].offset);
-          byOffset.set(entries[i].offset, payloadKey(id));
-          i++;
-          continue;
-        }
         // A batch never spans blocks, so even the first retained entry starts one.
         if (id.index !== 0) this.fail(`${context}: ${topic}@${entries[i].offset} starts with batch entry ${id.index}/${id.count}`);
         if (id.seq <= previousSeq) this.fail(`${context}: ${topic}@${entries[i].offset} seq ${id.seq} after ${previousSeq}: out of issue order or duplicated`);
@@ -391,17 +357,15 @@ export class Run {
       const mustKeepAll = this.syncEach || report === null;
       for (const [offset, key] of model.ackedNow) {
         const there = byOffset.get(offset);
-        if (offset >= revivedFrom) continue;
         if (there === undefined) {
           if (offset >= firstOffset && mustKeepAll) this.fail(`${context}: acknowledged ${topic}@${offset} (${key}) is lost`);
           if (offset >= firstOffset) totals.lostUnsynced++;
         } else if (there !== key) {
-          if (this.syncEach || !this.isResurrection(Number(there.split(':')[0]))) this.fail(`${context}: acknowledged ${topic}@${offset} (${key}) now holds ${there}`);
-          totals.lostUnsynced++;
+          this.fail(`${context}: acknowledged ${topic}@${offset} (${key}) now holds ${there}`);
         }
       }
       for (const [offset, key] of model.durable) {
-        if (offset < firstOffset || offset >= revivedFrom) continue;
+        if (offset < firstOffset) continue;
         if (byOffset.get(offset) !== key) this.fail(`${context}: durable ${topic}@${offset} (${key}) is ${byOffset.get(offset) ?? 'lost'}`);
       }
 
@@ -409,12 +373,14 @@ export class Run {
       if (firstOffset > model.firstOffset) {
         let bound = model.firstOffset;
         for (const c of model.cursors.values()) bound = Math.max(bound, c.requested);
+        // Also catches engine bug 3 (fixed): a topic coming back with a hole at its start.
         if (firstOffset > bound) {
-          // Known engine bug (recovery-gaps.test.ts, skipped case): an unsynced first block lost while
-          // a later one survives comes back as a topic starting past its real start. Counted, not
-          // failed, outside SyncEach until the fix lands; WALRUS_KNOWN_BUGS=1 fails on it.
-          if (report === null || this.syncEach || KNOWN_BUGS) this.fail(`${context}: ${topic} first offset ${firstOffset} is past every cursor (${bound})`);
-          totals.knownGapAtStart++;
+          // Open engine bug 6 (recovery-gaps.test.ts, skipped case): a topic whose first writes were all
+          // refused can keep a first offset past 0. Counted, not failed, until the fix lands;
+          // WALRUS_KNOWN_BUGS=1 fails on it.
+          const refusedHere = [...this.rejectedSeqs].some((seq) => this.issued.get(seq)?.topic === t);
+          if (!refusedHere || process.env.WALRUS_KNOWN_BUGS === '1') this.fail(`${context}: ${topic} first offset ${firstOffset} is past every cursor (${bound})`);
+          totals.knownBug6++;
         }
       }
       for (const [name, position] of Object.entries(cursors)) {
@@ -426,7 +392,7 @@ export class Run {
       for (const [name, c] of model.cursors) {
         const position = cursors[name];
         const floor = Math.min(c.acked, nextOffset);
-        if (floor <= firstOffset || c.acked > revivedFrom) continue;
+        if (floor <= firstOffset) continue;
         if (position === undefined) this.fail(`${context}: cursor ${topic}/${name} acknowledged at ${c.acked} is gone`);
         // consistency.ts: "A crash replays fewer than N entries" (persisted once it moved N or more).
         const allowed = this.mode.consistency.kind === 'at-least-once' && report !== null ? this.mode.consistency.persistEvery - 1 : 0;

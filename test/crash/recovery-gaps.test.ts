@@ -14,8 +14,6 @@ import { PowerLossDisk, mulberry32 } from '../support/power-loss-io.js';
 import { decodePayload, encodePayload } from '../support/payload.js';
 
 const silent = pino({ level: 'silent' });
-/** WALRUS_KNOWN_BUGS=1 runs the cases below that reproduce open engine bugs (they fail until fixed). */
-const KNOWN_BUGS = process.env.WALRUS_KNOWN_BUGS === '1';
 const GEOMETRY = { blockBytes: 16384, blocksPerSegment: 4 };
 /** File position of slot `n` of a segment: 4 KiB segment header, then slots. */
 const slotAt = (n: number): number => 4096 + n * GEOMETRY.blockBytes;
@@ -65,18 +63,10 @@ describe('recovery after a power cut (targeted)', () => {
     await reopened.close();
   });
 
-  // ENGINE BUG (reported to the lead, see docs/reliability.md "Known gaps"): an entry lost in one crash
-  // comes back after the next one, in place of a newer entry — possibly in another topic. When a crash
-  // loses a block's header sector, recovery neither sees the block's sequence number nor advances the
-  // segment's nextSlot past it (src/engine/recovery.ts, slot scan; nextBlockSeq comes from the
-  // checkpoint and the headers found). The next block is then given the same slot AND the same seq,
-  // so the same crc seed (src/engine/block-format.ts blockSeed): the old entries still on disk pass
-  // as entries of the new block. The entry-format comment promises the opposite ("bytes left over
-  // from an older block in the same place can never pass as an entry of the new one"). Fix: make
-  // block identity unique across crashes (e.g. a random per-open nonce in the block header and the
-  // seed, or reserve seq ranges durably in the checkpoint before use), and never reuse a slot past
-  // the recovered nextSlot without zeroing it.
-  it.skipIf(!KNOWN_BUGS)('never brings back an entry an earlier crash lost', async () => {
+  // Regression, engine bug 2 (docs/reliability.md; fixed in 4a4d073 by reserving block seqs per
+  // checkpoint): a block that lost its header used to hand its slot and seq, hence its crc seed, to
+  // the next block, so entries an earlier crash took came back.
+  it('never brings back an entry an earlier crash lost', async () => {
     const dir = tempDir();
     const disk = new PowerLossDisk();
     const open = (): Promise<Walrus> => Walrus.open({ dataDir: dir, io: disk.afterCrash(), fsync: FsyncSchedule.NoFsync, logger: silent, ...GEOMETRY });
@@ -99,17 +89,10 @@ describe('recovery after a power cut (targeted)', () => {
     await wal.close();
   });
 
-  // ENGINE BUG (reported to the lead, see docs/reliability.md "Known gaps"): acknowledged SyncEach
-  // entries are lost after a crash — even a plain process crash (engine-kill.test.ts finds it with a
-  // real kill -9). A checkpoint written while the spare segment is being created records
-  // `segmentIdMax = nextSegmentId - 1` (src/engine/walrus.ts, snapshot()), which already counts the
-  // spare's reserved id (src/engine/segment-manager.ts, createSegment(): `nextSegmentId++` before the
-  // file exists), but not the spare itself (added to `segments` only once created). Blocks then go to
-  // the spare and are acknowledged; after a crash, recovery (src/engine/recovery.ts: `!cs && checkpoint
-  // && id <= checkpoint.segmentIdMax`) takes the spare for a reclaimed segment and unlinks it.
-  // Skipped unless WALRUS_KNOWN_BUGS=1; unskip once fixed (snapshot records the highest id created or removed, not reserved; and recovery
-  // refuses to unlink a segment holding block headers newer than the checkpoint's blockSeqMax).
-  it.skipIf(!KNOWN_BUGS)('keeps an acknowledged SyncEach entry that went to a segment created during a checkpoint', async () => {
+  // Regression, engine bug 1 (docs/reliability.md; fixed in 4a4d073): a checkpoint taken while the
+  // spare segment was being created counted its id as reclaimed, and recovery unlinked it with
+  // acknowledged entries inside.
+  it('keeps an acknowledged SyncEach entry that went to a segment created during a checkpoint', async () => {
     const dir = tempDir();
     const disk = new PowerLossDisk();
     const wal = await Walrus.open({ dataDir: dir, io: disk.io(), fsync: FsyncSchedule.SyncEach, logger: silent, checkpointBytesInterval: 48 * 1024, ...GEOMETRY });
@@ -131,14 +114,9 @@ describe('recovery after a power cut (targeted)', () => {
     await reopened.close();
   });
 
-  // ENGINE BUG (reported to the lead, see docs/reliability.md "Known gaps"): when a power cut loses a
-  // topic's first unsynced block but keeps a later one, recovery (src/engine/recovery.ts, the
-  // per-topic chain loop: `expected` starts as null, and a dropped empty block does not set `cut`)
-  // accepts the later block as the topic's start. The topic comes back with firstOffset > 0 (or past
-  // the checkpoint's firstOffset) and a silent hole: entries after a lost entry survive. Affects
-  // NoFsync and milliseconds(n), not SyncEach. Skipped unless WALRUS_KNOWN_BUGS=1; unskip once recovery anchors each topic's chain at the
-  // checkpoint's firstOffset (0 for a topic the checkpoint does not know) and drops what does not connect.
-  it.skipIf(!KNOWN_BUGS)('does not keep entries written after an entry the power cut lost (the log stays a prefix)', async () => {
+  // Regression, engine bug 3 (docs/reliability.md; fixed in 4a4d073 by anchoring each topic's chain at
+  // the checkpoint's first offset): a lost first block used to leave a hole at the topic's start.
+  it('does not keep entries written after an entry the power cut lost (the log stays a prefix)', async () => {
     const dir = tempDir();
     const disk = new PowerLossDisk();
     const wal = await Walrus.open({ dataDir: dir, io: disk.io(), fsync: FsyncSchedule.NoFsync, logger: silent, ...GEOMETRY });
@@ -154,16 +132,9 @@ describe('recovery after a power cut (targeted)', () => {
     expect(stats).toMatchObject({ firstOffset: 0, nextOffset: 0 });
     await reopened.close();
   });
-  // ENGINE BUG (reported to the lead, see docs/reliability.md "Known gaps"): after a segment write
-  // fails with ENOSPC part-way (sparse segments, NoFsync / milliseconds), the rollback
-  // (src/engine/write-pipeline.ts, rollback()) seals the block at the last acknowledged entry and
-  // hands the failed offsets out again — but entries that did reach the file stay there, valid. After
-  // even a process crash, recovery's tail scan (block-reader.ts scanTail) takes them as real, and
-  // drops the newer block that reused their offsets ("written after a torn tail"): a rejected entry
-  // comes back and an acknowledged one is lost. Fix: zero (and sync) the attempted range before
-  // reusing its offsets, or in recovery let a newer block that starts below its predecessor's end cut
-  // the predecessor there (only a rollback starts a block below its predecessor's end).
-  it.skipIf(!KNOWN_BUGS)('a write that failed with ENOSPC after a short write leaves nothing that outlives a process crash', async () => {
+  // Regression, engine bug 4 (docs/reliability.md; fixed in fb1e966, 1a6a5c5): a short write ended by
+  // ENOSPC used to leave valid entries behind that recovery revived over a newer acknowledged one.
+  it('a write that failed with ENOSPC after a short write leaves nothing that outlives a process crash', async () => {
     const dir = tempDir();
     const disk = new PowerLossDisk();
     const open = (): Promise<Walrus> => Walrus.open({ dataDir: dir, io: disk.afterCrash(), fsync: FsyncSchedule.NoFsync, logger: silent, ...GEOMETRY });
@@ -187,13 +158,9 @@ describe('recovery after a power cut (targeted)', () => {
     expect(entries.map((e) => (decodePayload(e.data) as { seq: number }).seq)).toEqual([1, 4]);
     await reopened.close();
   });
-  // ENGINE BUG (reported to the lead, see docs/reliability.md "Known gaps"): a checkpointing read whose
-  // cursor write fails (here ENOSPC on cursors.log) rejects, yet the in-memory cursor has already moved
-  // past the entries it never handed out (src/engine/walrus.ts, advance(): `cursor.position = position`
-  // before `await this.persistRecord(...)`, no undo on failure). The next read skips them, so a
-  // consumer loses them until a restart. Fix: move the cursor only after the record is durable (or
-  // restore the old position when persisting fails).
-  it.skipIf(!KNOWN_BUGS)('a checkpointing read that fails to persist its cursor does not consume the entries', async () => {
+  // Regression, engine bug 5 (docs/reliability.md; fixed in fb1e966): a failed cursor persist used to
+  // leave the in-memory cursor past entries nobody was handed.
+  it('a checkpointing read that fails to persist its cursor does not consume the entries', async () => {
     const dir = tempDir();
     const disk = new PowerLossDisk();
     const wal = await Walrus.open({ dataDir: dir, io: disk.io(), fsync: FsyncSchedule.SyncEach, logger: silent, ...GEOMETRY });
@@ -235,6 +202,37 @@ describe('recovery after a power cut (targeted)', () => {
     const seqs = (await reopened.readFrom('t', 0)).map((e) => (decodePayload(e.data) as { seq: number }).seq);
     expect(seqs).toEqual([1]);
     expect(await reopened.appendForTopic('t', encodePayload({ stream: 0, seq: 4, index: 0, count: 1 }, 100))).toBe(1);
+    await reopened.close();
+  });
+  // ENGINE BUG 6 (reported to the lead, docs/reliability.md "Known gaps"): when every write of a new
+  // topic's cycle fails (ENOSPC) and the cycle had opened two blocks for it, the rollback
+  // (src/engine/write-pipeline.ts rollback() → topic-log.ts dropBlock()) drops the second block last,
+  // and dropBlock sets the empty topic's base to that block's firstOffset: the topic reports
+  // firstOffset 30 with nextOffset 0, and a checkpoint or close makes that durable — after a restart
+  // the topic's offsets start at 30. Fix: in writeRuns' rollback epilogue, when the topic is left
+  // with no blocks, `resetBase(offset)` to the offset it rolled back to (dropBlock's base update is
+  // meant for reclamation only). Skipped unless WALRUS_KNOWN_BUGS=1; unskip once fixed.
+  it.skipIf(process.env.WALRUS_KNOWN_BUGS !== '1')('a refused first write of a topic leaves its offsets starting at 0, across a restart', async () => {
+    const dir = tempDir();
+    const disk = new PowerLossDisk();
+    const open = (): Promise<Walrus> => Walrus.open({ dataDir: dir, io: disk.afterCrash(), fsync: FsyncSchedule.NoFsync, logger: silent, ...GEOMETRY });
+    const wal = await open();
+    await wal.createTopic('other'); // so the segment exists and only the data write fails
+    await wal.appendForTopic('other', encodePayload({ stream: 1, seq: 1, index: 0, count: 1 }, 100));
+    disk.writeFault = (path) => (path.endsWith('.seg') ? 0 : undefined);
+    // One cycle: a 30-entry batch, then an entry too big for the rest of its block (a second block).
+    const batch = Array.from({ length: 30 }, (_, index) => encodePayload({ stream: 0, seq: 2, index, count: 30 }, 80));
+    const results = await Promise.allSettled([
+      wal.batchAppendForTopic('t', batch),
+      wal.appendForTopic('t', encodePayload({ stream: 0, seq: 3, index: 0, count: 1 }, 14652)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    disk.writeFault = null;
+    expect(await wal.topicStats('t')).toMatchObject({ firstOffset: 0, nextOffset: 0 });
+    await wal.close();
+    const reopened = await open();
+    if (reopened.hasTopic('t')) expect(await reopened.topicStats('t')).toMatchObject({ firstOffset: 0, nextOffset: 0 });
+    expect(await reopened.appendForTopic('t', encodePayload({ stream: 0, seq: 4, index: 0, count: 1 }, 100))).toBe(0);
     await reopened.close();
   });
 });
