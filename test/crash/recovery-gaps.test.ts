@@ -235,4 +235,32 @@ describe('recovery after a power cut (targeted)', () => {
     expect(await reopened.appendForTopic('t', encodePayload({ stream: 0, seq: 4, index: 0, count: 1 }, 100))).toBe(0);
     await reopened.close();
   });
+  for (const ending of ['close', 'process crash'] as const) {
+    it(`a deleteTopic that fails to persist leaves no mix of the old and new topic behind (then ${ending})`, async () => {
+      const dir = tempDir();
+      const disk = new PowerLossDisk();
+      const open = (): Promise<Walrus> => Walrus.open({ dataDir: dir, io: disk.afterCrash(), fsync: FsyncSchedule.SyncEach, logger: silent, ...GEOMETRY });
+      const wal = await open();
+      for (let seq = 1; seq <= 3; seq++) await wal.appendForTopic('t', encodePayload({ stream: 0, seq, index: 0, count: 1 }, 100));
+      disk.writeFault = (path) => (path.endsWith('cursors.log') ? 0 : undefined);
+      const deleted = await wal.deleteTopic('t').then(
+        () => 'ok',
+        (error: { code?: string }) => error.code,
+      );
+      disk.writeFault = null;
+      // Whatever the failed delete did, what is acknowledged afterwards is what a reader finds after a restart.
+      const offset = await wal.appendForTopic('t', encodePayload({ stream: 0, seq: 4, index: 0, count: 1 }, 100));
+      const before = (await wal.readFrom('t', 0)).map((e) => (decodePayload(e.data) as { seq: number }).seq);
+      if (ending === 'close') await wal.close();
+      else {
+        await new Promise((r) => setImmediate(r));
+        disk.crash(mulberry32(1), 'keep-all');
+        fs.rmSync(join(dir, 'LOCK'), { force: true });
+      }
+      const reopened = await open();
+      const after = reopened.hasTopic('t') ? (await reopened.readFrom('t', 0)).map((e) => (decodePayload(e.data) as { seq: number }).seq) : [];
+      expect({ deleted, offset, after }).toEqual({ deleted, offset, after: before });
+      await reopened.close();
+    });
+  }
 });
