@@ -50,7 +50,7 @@ interface TopicModel {
 }
 
 /** Figures summed over every run, printed at the end. */
-export const totals = { runs: 0, crashes: 0, restarts: 0, acked: 0, recoveredEntries: 0, tornSectors: 0, lostUnsynced: 0, deletes: 0, storageFull: 0, knownBug6: 0 };
+export const totals = { runs: 0, crashes: 0, restarts: 0, acked: 0, recoveredEntries: 0, tornSectors: 0, lostUnsynced: 0, deletes: 0, storageFull: 0, cursorRefused: 0, knownBug6: 0 };
 
 /** One generated history: the engine, the disk under it, and what the test knows must be true. */
 export class Run {
@@ -129,11 +129,11 @@ export class Run {
       case 'delete':
         return this.deleteTopic(op.topic);
       case 'fault':
-        // The next `writes` segment writes store only the leading `keep` share of their bytes, then
-        // fail with ENOSPC (a short write into a full disk).
+        // The next `writes` writes to segments (or to the cursor log) store only the leading `keep`
+        // share of their bytes, then fail with ENOSPC (a short write into a full disk).
         this.faultBudget = op.writes;
         this.disk.writeFault = (path, _position, bytes) => {
-          if (!path.endsWith('.seg') || this.faultBudget <= 0) return undefined;
+          if (!path.endsWith(op.target === 'segment' ? '.seg' : 'cursors.log') || this.faultBudget <= 0) return undefined;
           this.faultBudget--;
           return Math.floor(bytes * op.keep);
         };
@@ -228,7 +228,20 @@ export class Run {
     const cursor = CURSORS[op.cursor];
     const name = cursor ?? '__default';
     const model = this.cursorModel(op.topic, name);
-    const entries = await this.wal.batchReadForTopic(topic, op.maxBytes, op.checkpoint, { cursor });
+    const positionBefore = await this.wal.cursorPosition(topic, cursor);
+    let entries;
+    try {
+      entries = await this.wal.batchReadForTopic(topic, op.maxBytes, op.checkpoint, { cursor });
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'STORAGE_FULL') throw error;
+      // The cursor record could not be written (an injected fault): nothing was handed out, and the
+      // cursor must not have moved (engine bug 5, fixed). Bound what may have been persisted anyway.
+      totals.cursorRefused++;
+      const positionAfter = await this.wal.cursorPosition(topic, cursor);
+      if (positionAfter !== positionBefore) this.fail(`batchRead(${topic}, ${name}) failed (${(error as Error).message}) yet moved the cursor ${positionBefore} → ${positionAfter}`);
+      if (this.wal.hasTopic(topic)) model.requested = Math.max(model.requested, (await this.wal.topicStats(topic)).nextOffset);
+      return;
+    }
     this.checkEntries(op.topic, entries, `batchRead(${topic}, ${name})`);
     if (entries.length > 0) {
       const next = entries[entries.length - 1].offset + 1;
@@ -247,7 +260,13 @@ export class Run {
     const [position, stats] = [await this.wal.cursorPosition(topic, cursor), await this.wal.topicStats(topic)];
     const target = Math.min(position + op.delta, stats.nextOffset);
     model.requested = Math.max(model.requested, target);
-    await this.wal.commitCursor(topic, cursor, target);
+    try {
+      await this.wal.commitCursor(topic, cursor, target);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'STORAGE_FULL') throw error;
+      totals.cursorRefused++;
+      return;
+    }
     model.acked = Math.max(model.acked, target);
   }
 
@@ -256,6 +275,7 @@ export class Run {
     const topic = TOPICS[topicIndex];
     await Promise.all([...this.inFlight]); // so no acknowledgement of the old incarnation lands in the new one
     if (!this.wal.hasTopic(topic)) return;
+    this.faultBudget = 0; // a delete whose drop record fails has its own test (recovery-gaps.test.ts)
     await this.wal.deleteTopic(topic);
     for (const [seq, issued] of this.issued) if (issued.topic === topicIndex) this.deletedSeqs.add(seq);
     this.topics[topicIndex] = { durable: new Map(), ackedNow: new Map(), ackedSeqs: new Map(), cursors: new Map(), firstOffset: 0 };
@@ -286,6 +306,7 @@ export class Run {
 
   async restart(): Promise<void> {
     await Promise.all([...this.inFlight]);
+    this.faultBudget = 0; // close persists every cursor; faults there are not what a clean restart checks
     const positions = await this.snapshotCursors();
     await this.wal.close();
     this.generation++;

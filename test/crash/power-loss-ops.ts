@@ -18,7 +18,7 @@ export type Op =
   | { kind: 'crash'; seed: number; settle: number }
   | { kind: 'restart' }
   | { kind: 'delete'; topic: number }
-  | { kind: 'fault'; writes: number; keep: number };
+  | { kind: 'fault'; target: 'segment' | 'cursors'; writes: number; keep: number };
 
 const sizeArb = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 24, max: 600 }) },
@@ -55,7 +55,12 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), topic: topicArb }) },
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant('fault' as const), writes: fc.integer({ min: 1, max: 3 }), keep: fc.double({ min: 0, max: 1, noNaN: true }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('fault' as const),
+      target: fc.constantFrom('segment' as const, 'cursors' as const),
+      writes: fc.integer({ min: 1, max: 3 }),
+      keep: fc.double({ min: 0, max: 1, noNaN: true }),
+    }),
   },
 );
 

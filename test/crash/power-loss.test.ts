@@ -11,7 +11,8 @@
  * - StrictlyAtOnce: a cursor never comes back behind an acknowledged read or commit;
  * - AtLeastOnce({ persistEvery: N }): a restart replays fewer than N entries;
  * - entries are reclaimed only below every cursor; a deleted topic never comes back;
- * - an append refused with STORAGE_FULL (injected short write + ENOSPC) leaves the rest intact.
+ * - an append or cursor write refused with STORAGE_FULL (injected short write + ENOSPC) leaves the
+ *   rest intact, never comes back, and moves no cursor.
  *
  * Runs per mode: POWER_LOSS_RUNS (default 50, 200 under WALRUS_SOAK=1). Replay a failure with the
  * seed and path fast-check prints: WALRUS_FC_SEED=<seed> WALRUS_FC_PATH=<path>.
