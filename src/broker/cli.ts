@@ -54,6 +54,8 @@ async function main(): Promise<void> {
     .option('log-level', { type: 'string', default: env('log-level') ?? 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'Log level' })
     .check((a) => (typeof a['data-dir'] === 'string' && a['data-dir'].length > 0 ? true : 'Missing --data-dir (or WALRUS_DATA_DIR)'))
     .strict()
+    // A flag given twice: the last one wins (as with most daemons), instead of an array.
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .help()
     .version(false)
     .parseAsync();

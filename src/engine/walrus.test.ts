@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { FsyncSchedule, ReadConsistency, Walrus } from './index.js';
-import { crash, open, payload, quiet, segmentFiles, SMALL, tempDir } from '../../test/engine/helpers.js';
+import { crash, open, payload, quiet, removeTempDirs, segmentFiles, SMALL, tempDir } from '../../test/engine/helpers.js';
 
 const opened: Walrus[] = [];
 async function openTracked(dir: string, options: Parameters<typeof open>[1] = {}): Promise<Walrus> {
@@ -13,6 +13,7 @@ async function openTracked(dir: string, options: Parameters<typeof open>[1] = {}
 afterEach(async () => {
   while (opened.length > 0) await opened.pop()!.close().catch(() => {});
 });
+afterAll(removeTempDirs);
 
 describe('appends and offsets', () => {
   it('creates topics lazily and gives dense offsets with timestamps', async () => {

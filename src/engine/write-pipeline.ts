@@ -262,6 +262,8 @@ export class WritePipeline {
     }
     for (const [topic, { offset }] of failedTopics) {
       topic.nextOffset = offset;
+      // A topic left with no block starts where its refused writes would have started.
+      if (topic.blocks.length === 0) topic.resetBase(offset);
       topic.forgetPositionsFrom(offset);
     }
     if (bytes > 0) this.host.onWritten(bytes);

@@ -45,6 +45,18 @@ describe('walrus-broker CLI', () => {
     }
   });
 
+  it('lets the last of a flag given twice win, and starts on the io backend it was told', async () => {
+    const dir = tempDir();
+    try {
+      const daemon = await startDaemon(dir.path, ['--fsync', 'none', '--fsync', '50ms', '--io-backend', 'fs']);
+      const listening = daemon.lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'listening');
+      expect(listening).toMatchObject({ fsync: '50ms', backend: 'fs' });
+      expect(await daemon.terminate()).toBe(0);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
   it('exits 1 on bad values and on a missing data dir', () => {
     const dir = tempDir();
     try {

@@ -50,7 +50,7 @@ interface TopicModel {
 }
 
 /** Figures summed over every run, printed at the end. */
-export const totals = { runs: 0, crashes: 0, restarts: 0, acked: 0, recoveredEntries: 0, tornSectors: 0, lostUnsynced: 0, deletes: 0, storageFull: 0, cursorRefused: 0, knownBug6: 0 };
+export const totals = { runs: 0, crashes: 0, restarts: 0, acked: 0, recoveredEntries: 0, tornSectors: 0, lostUnsynced: 0, deletes: 0, storageFull: 0, cursorRefused: 0 };
 
 /** One generated history: the engine, the disk under it, and what the test knows must be true. */
 export class Run {
@@ -396,12 +396,8 @@ export class Run {
         for (const c of model.cursors.values()) bound = Math.max(bound, c.requested);
         // Also catches engine bug 3 (fixed): a topic coming back with a hole at its start.
         if (firstOffset > bound) {
-          // Open engine bug 6 (recovery-gaps.test.ts, skipped case): a topic whose first writes were all
-          // refused can keep a first offset past 0. Counted, not failed, until the fix lands;
-          // WALRUS_KNOWN_BUGS=1 fails on it.
-          const refusedHere = [...this.rejectedSeqs].some((seq) => this.issued.get(seq)?.topic === t);
-          if (!refusedHere || process.env.WALRUS_KNOWN_BUGS === '1') this.fail(`${context}: ${topic} first offset ${firstOffset} is past every cursor (${bound})`);
-          totals.knownBug6++;
+          // Also engine bug 6 (fixed): a topic whose first writes were all refused kept a first offset past 0.
+          this.fail(`${context}: ${topic} first offset ${firstOffset} is past every cursor (${bound})`);
         }
       }
       for (const [name, position] of Object.entries(cursors)) {

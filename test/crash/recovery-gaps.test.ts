@@ -204,15 +204,15 @@ describe('recovery after a power cut (targeted)', () => {
     expect(await reopened.appendForTopic('t', encodePayload({ stream: 0, seq: 4, index: 0, count: 1 }, 100))).toBe(1);
     await reopened.close();
   });
-  // ENGINE BUG 6 (reported to the lead, docs/reliability.md "Known gaps"): when every write of a new
+  // Engine bug 6 (fixed; docs/reliability.md): when every write of a new
   // topic's cycle fails (ENOSPC) and the cycle had opened two blocks for it, the rollback
   // (src/engine/write-pipeline.ts rollback() → topic-log.ts dropBlock()) drops the second block last,
   // and dropBlock sets the empty topic's base to that block's firstOffset: the topic reports
   // firstOffset 30 with nextOffset 0, and a checkpoint or close makes that durable — after a restart
   // the topic's offsets start at 30. Fix: in writeRuns' rollback epilogue, when the topic is left
   // with no blocks, `resetBase(offset)` to the offset it rolled back to (dropBlock's base update is
-  // meant for reclamation only). Skipped unless WALRUS_KNOWN_BUGS=1; unskip once fixed.
-  it.skipIf(process.env.WALRUS_KNOWN_BUGS !== '1')('a refused first write of a topic leaves its offsets starting at 0, across a restart', async () => {
+  // meant for reclamation only). Kept as a regression test.
+  it('a refused first write of a topic leaves its offsets starting at 0, across a restart', async () => {
     const dir = tempDir();
     const disk = new PowerLossDisk();
     const open = (): Promise<Walrus> => Walrus.open({ dataDir: dir, io: disk.afterCrash(), fsync: FsyncSchedule.NoFsync, logger: silent, ...GEOMETRY });

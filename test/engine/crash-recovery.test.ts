@@ -4,12 +4,13 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FsyncSchedule, Walrus } from '../../src/engine/index.js';
-import { crash, open, payload, recordingLogger, SMALL, tempDir } from './helpers.js';
+import { crash, open, payload, recordingLogger, removeTempDirs, SMALL, tempDir } from './helpers.js';
 
 const fixtures = path.join(path.dirname(new URL(import.meta.url).pathname), 'fixtures');
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');
+  removeTempDirs();
 });
 
 function startChild(script: string, dir: string): { child: ChildProcess; lines: AsyncIterableIterator<string> } {

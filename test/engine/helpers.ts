@@ -7,8 +7,17 @@ import { Walrus, type WalrusOptions } from '../../src/engine/index.js';
 /** Small geometry so seals, new segments and reclamation happen within a few hundred KiB. */
 export const SMALL: WalrusOptions = { blockBytes: 16 * 1024, blocksPerSegment: 4 };
 
+/** Temp dirs made by this test file; `removeTempDirs` (call it in afterAll) deletes them. */
+const made: string[] = [];
+
 export function tempDir(prefix = 'walrus-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** A logger that records what the engine logs, for asserting on warnings. */
