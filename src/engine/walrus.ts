@@ -216,14 +216,15 @@ export class Walrus {
 
   /** Appends one entry; resolves with its offset once durable per the fsync schedule. */
   appendForTopic(topic: string, data: Uint8Array): Promise<number> {
+    let log: TopicLog;
     try {
       this.checkOpen();
-      validateTopic(topic);
       checkPayload(data, this.opts.entryBytesMax);
+      // A known topic was validated when it was created: skip the pattern on the hot path.
+      log = this.topicMap.get(topic) ?? (validateTopic(topic), this.topicFor(topic));
     } catch (error) {
       return Promise.reject(error);
     }
-    const log = this.topicFor(topic);
     return new Promise((resolve, reject) => {
       this.pipeline.enqueueAppend({ topic: log, payloads: [data], bytes: ENTRY_HEADER_BYTES + data.length, resolve, reject });
     });
