@@ -15,10 +15,10 @@
  */
 import { crc32 } from 'node:zlib';
 import { BLOCK_HEADER_BYTES } from './limits.js';
+import { readU64, writeU64 } from './u64.js';
 
 export const BLOCK_MAGIC = 0x424c5257;
 export const FORMAT_VERSION = 1;
-const TWO_POW_32 = 0x1_0000_0000;
 
 /** Identity of a block as stored in its header. */
 export interface BlockHeader {
@@ -35,10 +35,8 @@ export function encodeBlockHeader(header: BlockHeader): Buffer {
   buf.writeUInt32LE(BLOCK_MAGIC, 4);
   buf.writeUInt16LE(FORMAT_VERSION, 8);
   buf.writeUInt16LE(header.slotCount, 10);
-  buf.writeUInt32LE(header.seq % TWO_POW_32, 16);
-  buf.writeUInt32LE(Math.floor(header.seq / TWO_POW_32), 20);
-  buf.writeUInt32LE(header.firstOffset % TWO_POW_32, 24);
-  buf.writeUInt32LE(Math.floor(header.firstOffset / TWO_POW_32), 28);
+  writeU64(buf, header.seq, 16);
+  writeU64(buf, header.firstOffset, 24);
   buf.writeUInt32LE(header.epoch >>> 0, 32);
   const written = buf.write(header.topic, 38, 'latin1');
   buf.writeUInt16LE(written, 36);
@@ -55,8 +53,8 @@ export function decodeBlockHeader(buf: Buffer): BlockHeader | null {
   const topicLength = buf.readUInt16LE(36);
   return {
     slotCount: buf.readUInt16LE(10),
-    seq: buf.readUInt32LE(16) + buf.readUInt32LE(20) * TWO_POW_32,
-    firstOffset: buf.readUInt32LE(24) + buf.readUInt32LE(28) * TWO_POW_32,
+    seq: readU64(buf, 16),
+    firstOffset: readU64(buf, 24),
     epoch: buf.readUInt32LE(32),
     topic: buf.toString('latin1', 38, 38 + topicLength),
   };

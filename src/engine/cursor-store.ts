@@ -14,11 +14,11 @@
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import type { FileHandle, FileIO } from './file-io.js';
+import { readU64, writeU64 } from './u64.js';
 
 const TYPE_SET = 1;
 const TYPE_DROP_TOPIC = 2;
 const TYPE_DROP_CURSOR = 3;
-const TWO_POW_32 = 0x1_0000_0000;
 const FILE_NAME = 'cursors.log';
 
 /** topic → cursor → position */
@@ -36,8 +36,7 @@ function encodeRecord(type: number, topic: string, cursor: string, position: num
   at += buf.write(topic, at, 'latin1');
   buf[at++] = cursorBytes;
   at += buf.write(cursor, at, 'latin1');
-  buf.writeUInt32LE(position % TWO_POW_32, at);
-  buf.writeUInt32LE(Math.floor(position / TWO_POW_32), at + 4);
+  writeU64(buf, position, at);
   buf.writeUInt32LE(crc32(buf.subarray(4)), 0);
   return buf;
 }
@@ -66,7 +65,7 @@ export function parseCursorLog(bytes: Buffer): { positions: CursorPositions; val
     const cursorLength = bytes[p++];
     const cursor = bytes.toString('latin1', p, p + cursorLength);
     p += cursorLength;
-    const position = bytes.readUInt32LE(p) + bytes.readUInt32LE(p + 4) * TWO_POW_32;
+    const position = readU64(bytes, p);
     if (type === TYPE_SET) {
       let m = positions.get(topic);
       if (!m) positions.set(topic, (m = new Map()));

@@ -15,8 +15,8 @@
  */
 import { crc32 } from 'node:zlib';
 import { ENTRY_HEADER_BYTES } from './limits.js';
+import { readU64, writeU64 } from './u64.js';
 
-const TWO_POW_32 = 0x1_0000_0000;
 
 /** Fields of one entry header as read from disk. */
 export interface EntryHeader {
@@ -30,10 +30,8 @@ export interface EntryHeader {
 /** Fills header bytes 4..31 (everything but the checksum) at `at`. */
 function writeHeaderFields(target: Buffer, at: number, length: number, offset: number, timestamp: number, epoch: number, remaining: number): void {
   target.writeUInt32LE(length, at + 4);
-  target.writeUInt32LE(offset % TWO_POW_32, at + 8);
-  target.writeUInt32LE(Math.floor(offset / TWO_POW_32), at + 12);
-  target.writeUInt32LE(timestamp % TWO_POW_32, at + 16);
-  target.writeUInt32LE(Math.floor(timestamp / TWO_POW_32), at + 20);
+  writeU64(target, offset, at + 8);
+  writeU64(target, timestamp, at + 16);
   target.writeUInt32LE(epoch >>> 0, at + 24);
   target.writeUInt32LE(remaining, at + 28); // remaining (u16) and flags (u16, 0) in one store
 }
@@ -81,8 +79,8 @@ export function writeEntryInline(
 export function readEntryHeader(source: Buffer, at: number): EntryHeader {
   return {
     length: source.readUInt32LE(at + 4),
-    offset: source.readUInt32LE(at + 8) + source.readUInt32LE(at + 12) * TWO_POW_32,
-    timestamp: source.readUInt32LE(at + 16) + source.readUInt32LE(at + 20) * TWO_POW_32,
+    offset: readU64(source, at + 8),
+    timestamp: readU64(source, at + 16),
     epoch: source.readUInt32LE(at + 24),
     remaining: source.readUInt16LE(at + 28),
   };

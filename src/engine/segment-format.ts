@@ -13,9 +13,9 @@
 import { crc32 } from 'node:zlib';
 import { FORMAT_VERSION } from './block-format.js';
 import { SEGMENT_HEADER_BYTES } from './limits.js';
+import { readU64, writeU64 } from './u64.js';
 
 export const SEGMENT_MAGIC = 0x53524c57;
-const TWO_POW_32 = 0x1_0000_0000;
 
 /** What a segment file says about itself. */
 export interface SegmentHeader {
@@ -30,8 +30,7 @@ export function encodeSegmentHeader(header: SegmentHeader): Buffer {
   buf.writeUInt16LE(FORMAT_VERSION, 8);
   buf.writeUInt32LE(header.slotBytes, 12);
   buf.writeUInt32LE(header.slotCount, 16);
-  buf.writeUInt32LE(header.id % TWO_POW_32, 20);
-  buf.writeUInt32LE(Math.floor(header.id / TWO_POW_32), 24);
+  writeU64(buf, header.id, 20);
   buf.writeUInt32LE(crc32(buf.subarray(4)), 0);
   return buf;
 }
@@ -45,7 +44,7 @@ export function decodeSegmentHeader(buf: Buffer): SegmentHeader | null {
   return {
     slotBytes: buf.readUInt32LE(12),
     slotCount: buf.readUInt32LE(16),
-    id: buf.readUInt32LE(20) + buf.readUInt32LE(24) * TWO_POW_32,
+    id: readU64(buf, 20),
   };
 }
 
