@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     .option('ack-timeout-ms', { type: 'string', default: env('ack-timeout-ms') ?? String(ACK_TIMEOUT_MS_DEFAULT), describe: 'Lease of records handed to a consumer-group member before redelivery' })
     .option('auth-token', { type: 'string', default: env('auth-token'), describe: 'When set, clients must send this token in hello' })
     .option('shutdown-grace-ms', { type: 'string', default: env('shutdown-grace-ms') ?? String(SHUTDOWN_GRACE_MS_DEFAULT), describe: 'Longest a graceful stop waits for in-flight requests' })
-    .option('io-backend', { type: 'string', default: env('io-backend') ?? 'fs', choices: ['auto', 'fs', 'uring'], describe: 'Engine file I/O: fs (node:fs), uring (the io_uring addon; fails if it cannot run) or auto (uring when it works here, else fs)' })
+    .option('io-backend', { type: 'string', default: env('io-backend'), choices: ['auto', 'fs', 'uring'], describe: 'Engine file I/O: fs (node:fs, the default), uring (the io_uring addon; fails if it cannot run) or auto (uring when it works here, else fs)' })
     .option('log-level', { type: 'string', default: env('log-level') ?? 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'Log level' })
     .check((a) => (typeof a['data-dir'] === 'string' && a['data-dir'].length > 0 ? true : 'Missing --data-dir (or WALRUS_DATA_DIR)'))
     .strict()
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       ackTimeoutMs: integer(argv['ack-timeout-ms']),
       authToken: argv['auth-token'],
       shutdownGraceMs: integer(argv['shutdown-grace-ms']),
-      ioBackend: argv['io-backend'] as 'auto' | 'fs' | 'uring',
+      ioBackend: argv['io-backend'] as 'auto' | 'fs' | 'uring' | undefined,
       logger,
     });
   } catch (error) {

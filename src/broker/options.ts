@@ -65,7 +65,8 @@ export interface ResolvedBrokerOptions {
   authToken: string | undefined;
   shutdownGraceMs: number;
   queuedBytesMax: number;
-  ioBackend: 'auto' | 'fs' | 'uring';
+  /** Undefined: the engine's default (fs, or WALRUS_IO_BACKEND). */
+  ioBackend: 'auto' | 'fs' | 'uring' | undefined;
 }
 
 /** Parses `strict` / `strictly-at-once` / `at-least-once:<n>`. */
@@ -89,8 +90,8 @@ function integerIn(name: string, value: number, min: number, max: number): numbe
   return value;
 }
 
-function ioBackendOf(value: unknown): 'auto' | 'fs' | 'uring' {
-  if (value === undefined) return 'fs';
+function ioBackendOf(value: unknown): 'auto' | 'fs' | 'uring' | undefined {
+  if (value === undefined) return undefined;
   if (value === 'auto' || value === 'fs' || value === 'uring') return value;
   throw new RangeError(`ioBackend must be auto, fs or uring, got ${String(value)}`);
 }

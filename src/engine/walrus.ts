@@ -52,7 +52,7 @@ export interface BackendInfo {
 const BLOCK_SEQ_RESERVE = 2 ** 30;
 
 /** How long after a seal the checkpoint follows (coalesces bursts of seals into one checkpoint). */
-const CHECKPOINT_AFTER_SEAL_MS = 1000;
+const CHECKPOINT_AFTER_SEAL_MS = 10_000;
 
 interface ResolvedOptions {
   dir: string;
@@ -172,7 +172,8 @@ export class Walrus {
         directWrites: opts.fsync.kind === 'sync-each' ? 'always' : 'synced',
       });
       opts.io = selected.io;
-      opts.backendReason = selected.reason;
+      opts.backendReason =
+        options.backend || process.env.WALRUS_IO_BACKEND ? selected.reason : 'fs: the default (io_uring is opt-in: backend auto|uring, or WALRUS_IO_BACKEND)';
     }
     const { io, dir, logger } = opts;
     await io.mkdirp(dir);
