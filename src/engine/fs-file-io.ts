@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { FileHandle, FileIO } from './file-io.js';
+import { preadFully, writevFully } from './sync-io.js';
 
 const fdatasync = promisify(fs.fdatasync);
 const fsync = promisify(fs.fsync);
@@ -77,27 +78,7 @@ class FsFileHandle implements FileHandle {
   }
 
   async writev(buffers: readonly Uint8Array[], position: number): Promise<void> {
-    let pending = buffers as Uint8Array[];
-    let at = position;
-    for (;;) {
-      const written = fs.writevSync(this.fd, pending, at);
-      let total = 0;
-      for (const b of pending) total += b.byteLength;
-      if (written === total) return;
-      // Short write: drop what was written and go again with the rest.
-      at += written;
-      let skip = written;
-      const rest: Uint8Array[] = [];
-      for (const b of pending) {
-        if (skip >= b.byteLength) {
-          skip -= b.byteLength;
-          continue;
-        }
-        rest.push(skip > 0 ? b.subarray(skip) : b);
-        skip = 0;
-      }
-      pending = rest;
-    }
+    writevFully(this.fd, buffers, position, this.path);
   }
 
   datasync(): Promise<void> {
@@ -105,13 +86,7 @@ class FsFileHandle implements FileHandle {
   }
 
   async read(buffer: Uint8Array, bufferOffset: number, length: number, position: number): Promise<number> {
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(this.fd, buffer, bufferOffset + done, length - done, position + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return done;
+    return preadFully(this.fd, buffer, bufferOffset, length, position);
   }
 
   truncate(length: number): Promise<void> {

@@ -43,6 +43,7 @@ import { promisify } from 'node:util';
 import type { FileHandle } from '../file-io.js';
 import { PAGE_BYTES, type AlignedBufferPool } from './aligned-buffer-pool.js';
 import { ECANCELED, WRITEV_BUFFERS_MAX, errnoError, type UringRing } from './uring-ring.js';
+import { dropFront, preadFully, writevFully } from '../sync-io.js';
 
 /** Largest write staged for O_DIRECT; bigger writes take the page cache rather than a huge copy. */
 export const DIRECT_WRITE_BYTES_MAX = 8 * 1024 * 1024;
@@ -118,13 +119,7 @@ export class UringFileHandle implements FileHandle {
     for (let blocker = this.overlapping(firstPage, lastPage); blocker !== undefined; blocker = this.overlapping(firstPage, lastPage)) {
       await blocker.done;
     }
-    let done = 0;
-    while (done < length) {
-      const n = fs.readSync(this.fd, buffer, bufferOffset + done, length - done, position + done);
-      if (n === 0) break;
-      done += n;
-    }
-    return done;
+    return preadFully(this.fd, buffer, bufferOffset, length, position);
   }
 
   async truncate(length: number): Promise<void> {
@@ -250,17 +245,7 @@ export class UringFileHandle implements FileHandle {
     sync: boolean,
   ): Promise<void> {
     if (this.tailPageIndex >= firstPage && this.tailPageIndex <= lastPage) this.tailPageIndex = -1;
-    let list = buffers.length <= WRITEV_BUFFERS_MAX ? (buffers as Uint8Array[]) : [Buffer.concat(buffers)];
-    let at = position;
-    for (;;) {
-      let expected = 0;
-      for (const b of list) expected += b.byteLength;
-      const written = fs.writevSync(this.fd, list, at);
-      if (written >= expected) break;
-      if (written === 0) throw errnoError(-5, 'write', this.path); // no progress: EIO rather than spin
-      list = dropFront(list, written);
-      at += written;
-    }
+    writevFully(this.fd, buffers.length <= WRITEV_BUFFERS_MAX ? buffers : [Buffer.concat(buffers)], position, this.path);
     if (end > this.sizeBytes) this.sizeBytes = end;
     if (sync) await this.datasync();
   }
@@ -327,16 +312,3 @@ export class UringFileHandle implements FileHandle {
 }
 
 /** The buffers with their first `bytes` bytes removed. */
-function dropFront(buffers: readonly Uint8Array[], bytes: number): Uint8Array[] {
-  const rest: Uint8Array[] = [];
-  let skip = bytes;
-  for (const b of buffers) {
-    if (skip >= b.byteLength) {
-      skip -= b.byteLength;
-      continue;
-    }
-    rest.push(skip > 0 ? b.subarray(skip) : b);
-    skip = 0;
-  }
-  return rest;
-}
