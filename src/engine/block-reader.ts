@@ -187,6 +187,7 @@ export async function scanTail(block: Block, position: number, known: number): P
     if (whole.length < total) return torn('entry cut off by the end of the file');
     if (!entryChecksumMatches(whole, 0, header.length, block.seed)) return torn('checksum mismatch');
     block.noteEntry(offset, pos);
+    if (header.timestamp > block.lastTimestamp) block.lastTimestamp = header.timestamp;
     pos += total;
     count++;
     if (header.remaining === 0) {

@@ -20,6 +20,8 @@ export class Block {
   visibleCount = 0;
   syncedEnd = BLOCK_HEADER_BYTES;
   syncedCount = 0;
+  /** Timestamp of the newest entry written (0: unknown, e.g. a block recovered from an older checkpoint). */
+  lastTimestamp = 0;
   /** No further entries will be appended. */
   sealed = false;
   /** Sparse index: offsets[i] starts at positions[i] (relative). Complete for blocks written here. */

@@ -26,6 +26,8 @@ export interface CheckpointBlock {
   end: number;
   count: number;
   sealed: boolean;
+  /** Timestamp of the block's newest entry (for time-based retention). */
+  lastTimestamp?: number;
 }
 
 export interface CheckpointSegment {
@@ -54,7 +56,7 @@ export interface Checkpoint {
   blockSeqLimit: number;
   segments: CheckpointSegment[];
   /** Every existing topic and the first offset it retains (needed for topics with no blocks left). */
-  topics: Record<string, { firstOffset: number; nextOffset: number }>;
+  topics: Record<string, { firstOffset: number; nextOffset: number; retentionMs?: number; retentionBytes?: number }>;
 }
 
 /** Reads the checkpoint; null when there is none. A damaged file is a CorruptLogError (it is written atomically). */

@@ -97,6 +97,7 @@ export async function recover(
         const block = new Block(b.seq, b.topic, segment, b.slot, b.slotCount, b.firstOffset, b.epoch, { recovered: true });
         block.writtenEnd = block.visibleEnd = block.syncedEnd = b.end;
         block.writtenCount = block.visibleCount = block.syncedCount = b.count;
+        block.lastTimestamp = b.lastTimestamp ?? 0;
         segment.blocks.add(block);
         found.push({ block, scanFrom: b.sealed ? null : { position: b.end, count: b.count } });
       }
@@ -152,6 +153,7 @@ export async function recover(
   const topics = new Map<string, TopicLog>();
   for (const [name, meta] of Object.entries(checkpoint?.topics ?? {})) {
     const topic = new TopicLog(name);
+    topic.config = { retentionMs: meta.retentionMs, retentionBytes: meta.retentionBytes };
     topic.resetBase(meta.firstOffset);
     topic.nextOffset = topic.visibleNext = meta.firstOffset;
     topics.set(name, topic);

@@ -1,4 +1,5 @@
 import type { Block } from './block.js';
+import type { TopicConfig } from './types.js';
 
 /** A named cursor's state. `position` is the offset of the next entry it will read. */
 export interface Cursor {
@@ -31,6 +32,8 @@ export class TopicLog {
   private baseOffset = 0;
   readonly cursors = new Map<string, Cursor>();
   readonly watchers = new Set<(nextOffset: number) => void>();
+  /** Retention caps. */
+  config: TopicConfig = {};
   /** Appends queued or being written; an active block with pending appends is never sealed by reclaim. */
   pendingAppends = 0;
   private readonly positions = new Map<number, ReadPosition>();

@@ -57,6 +57,14 @@ export interface ReadFromOptions {
   maxEntries?: number;
 }
 
+/** Per-topic retention caps; whichever is exceeded reclaims whole sealed blocks, cursors or not. */
+export interface TopicConfig {
+  /** Reclaim blocks whose newest entry is older than this many ms. */
+  retentionMs?: number;
+  /** Reclaim the oldest blocks while the rest still holds at least this many bytes. */
+  retentionBytes?: number;
+}
+
 /** What `topicStats` reports. */
 export interface TopicStats {
   /** Offset of the oldest retained entry (equals `nextOffset` when nothing is retained). */
@@ -67,4 +75,6 @@ export interface TopicStats {
   bytes: number;
   /** Every registered cursor and the offset of the next entry it will read. */
   cursors: Record<string, number>;
+  /** Retention caps (empty: keep until every cursor has passed). */
+  config: TopicConfig;
 }

@@ -358,3 +358,41 @@ describe('watch', () => {
     expect(seen).toEqual([1, 3]);
   });
 });
+
+describe('retention caps', () => {
+  it('retentionBytes reclaims whole sealed blocks and their segments with no cursor at all, and survives a restart', async () => {
+    const dir = tempDir();
+    const wal = await openTracked(dir, { fsync: FsyncSchedule.NoFsync });
+    await wal.createTopic('capped', { retentionBytes: 40 * 1024 });
+    for (let i = 0; i < 400; i++) await wal.appendForTopic('capped', payload(i, 1000));
+    for (let i = 0; i < 100 && segmentFiles(dir).length > 3; i++) await new Promise((r) => setTimeout(r, 20));
+    const stats = await wal.topicStats('capped');
+    expect(stats.config).toEqual({ retentionBytes: 40 * 1024 });
+    expect(stats.firstOffset).toBeGreaterThan(0);
+    // What is kept: at least the cap, at most the cap plus one block and the active one.
+    expect(stats.bytes).toBeGreaterThanOrEqual(40 * 1024);
+    expect(stats.bytes).toBeLessThanOrEqual(40 * 1024 + 2 * 16 * 1024);
+    expect(segmentFiles(dir).length).toBeLessThanOrEqual(3);
+    const [first] = await wal.readFrom('capped', 0);
+    expect(first.offset).toBe(stats.firstOffset);
+    await wal.close();
+    const again = await openTracked(dir);
+    expect(again.topicConfig('capped')).toEqual({ retentionBytes: 40 * 1024 });
+    expect((await again.topicStats('capped')).firstOffset).toBe(stats.firstOffset);
+  });
+
+  it('retentionMs reclaims blocks whose newest entry is older than the cap, and moves a lagging cursor to the first retained offset', async () => {
+    let clock = 1_000_000;
+    const wal = await openTracked(tempDir(), { now: () => clock, fsync: FsyncSchedule.NoFsync });
+    await wal.createTopic('aged', { retentionMs: 60_000 });
+    for (let i = 0; i < 100; i++) await wal.appendForTopic('aged', payload(i, 1000));
+    await wal.commitCursor('aged', 'slow', 0);
+    clock += 120_000;
+    await wal.appendForTopic('aged', payload(100, 1000)); // fresh entry in a fresh block
+    for (let i = 0; i < 100 && (await wal.topicStats('aged')).firstOffset === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const { firstOffset } = await wal.topicStats('aged');
+    expect(firstOffset).toBeGreaterThan(0);
+    expect((await wal.readNext('aged', true, { cursor: 'slow' }))!.offset).toBe(firstOffset);
+    await expect(wal.createTopic('aged', { retentionMs: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});

@@ -39,7 +39,7 @@ import { cursorName, sanitizeKey, validateCursor, validateTopic } from './names.
 import { recover } from './recovery.js';
 import { SegmentManager } from './segment-manager.js';
 import { TopicLog, type Cursor } from './topic-log.js';
-import type { CursorOptions, Entry, ReadFromOptions, TopicStats, WalrusOptions } from './types.js';
+import type { CursorOptions, Entry, ReadFromOptions, TopicConfig, TopicStats, WalrusOptions } from './types.js';
 import { WritePipeline, type PipelineHost } from './write-pipeline.js';
 
 /** Which I/O backend the engine runs on, and why it was chosen. */
@@ -47,6 +47,9 @@ export interface BackendInfo {
   name: string;
   reason: string;
 }
+
+/** How often time-based retention is checked. */
+const RETENTION_CHECK_MS = 1000;
 
 /** Block sequence numbers reserved by each checkpoint (Checkpoint.blockSeqLimit). */
 const BLOCK_SEQ_RESERVE = 2 ** 30;
@@ -130,6 +133,9 @@ export class Walrus {
   private checkpointTimer: NodeJS.Timeout | null = null;
   private checkpointChain: Promise<void> = Promise.resolve();
   private reclaimScheduled = false;
+  private reclaimChain: Promise<void> = Promise.resolve();
+  /** Time-based retention needs a clock tick even when nothing else happens. */
+  private readonly retentionTimer: NodeJS.Timeout;
 
   private constructor(
     opts: ResolvedOptions,
@@ -149,7 +155,10 @@ export class Walrus {
       epoch: opts.epoch,
       logger: opts.logger,
       now: opts.now,
-      onSeal: () => this.scheduleCheckpoint(CHECKPOINT_AFTER_SEAL_MS),
+      onSeal: () => {
+        this.scheduleCheckpoint(CHECKPOINT_AFTER_SEAL_MS);
+        this.scheduleReclaim();
+      },
       onVisible: (topic) => this.notify(topic),
       onWritten: (bytes) => {
         this.bytesSinceCheckpoint += bytes;
@@ -157,6 +166,12 @@ export class Walrus {
       },
     };
     this.pipeline = new WritePipeline(host);
+    this.retentionTimer = setInterval(() => {
+      for (const log of this.topicMap.values()) {
+        if (log.config.retentionMs !== undefined || log.config.retentionBytes !== undefined) return this.scheduleReclaim();
+      }
+    }, RETENTION_CHECK_MS);
+    this.retentionTimer.unref();
   }
 
   /** Opens (creating if needed) the log at `<dataDir>/<key>`, recovering whatever is there. */
@@ -252,13 +267,33 @@ export class Walrus {
     return { baseOffset, count: entries.length };
   }
 
-  /** Creates an empty topic durably (topics are otherwise created by their first append). */
-  async createTopic(topic: string): Promise<void> {
+  /**
+   * Creates a topic durably (topics are otherwise created by their first append), or changes the
+   * retention caps of an existing one. Without caps a record is kept until every cursor of the topic
+   * has durably passed it; with caps, whichever cap is exceeded reclaims whole sealed blocks first.
+   */
+  async createTopic(topic: string, config: TopicConfig = {}): Promise<void> {
     this.checkOpen();
     validateTopic(topic);
-    if (this.topicMap.has(topic)) return;
-    this.topicFor(topic);
+    for (const key of ['retentionMs', 'retentionBytes'] as const) {
+      const v = config[key];
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidArgumentError(`${key} must be a positive integer, got ${String(v)}`);
+    }
+    const existing = this.topicMap.get(topic);
+    const log = existing ?? this.topicFor(topic);
+    const changed = config.retentionMs !== log.config.retentionMs || config.retentionBytes !== log.config.retentionBytes;
+    if (existing && !changed) return;
+    log.config = { retentionMs: config.retentionMs, retentionBytes: config.retentionBytes };
     await this.writeCheckpointNow();
+    this.scheduleReclaim();
+  }
+
+  /** A topic's retention caps (empty: keep until every cursor has passed). */
+  topicConfig(topic: string): TopicConfig {
+    validateTopic(topic);
+    const log = this.topicMap.get(topic);
+    if (!log) throw new TopicNotFoundError(topic);
+    return { ...log.config };
   }
 
   /** Deletes a topic, its cursors and its entries; its blocks' space is reclaimed with their segments. */
@@ -407,7 +442,7 @@ export class Walrus {
     if (!log) throw new TopicNotFoundError(topic);
     const cursors: Record<string, number> = {};
     for (const c of log.cursors.values()) cursors[c.name] = c.position;
-    return { firstOffset: log.firstOffset, nextOffset: log.visibleNext, bytes: log.retainedBytes(), cursors };
+    return { firstOffset: log.firstOffset, nextOffset: log.visibleNext, bytes: log.retainedBytes(), cursors, config: { ...log.config } };
   }
 
   /** Calls `listener(nextOffset)` whenever new entries of `topic` become visible. Returns the unsubscribe function. */
@@ -444,8 +479,10 @@ export class Walrus {
       }
     } finally {
       if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+      clearInterval(this.retentionTimer);
       this.pipeline.stopTimers();
       await this.checkpointChain.catch(() => {});
+      await this.reclaimChain.catch(() => {});
       await this.segments.close();
       await this.cursorStore.close().catch(() => {});
       this.lock.release();
@@ -462,6 +499,7 @@ export class Walrus {
     this.closed = true;
     this.closing = Promise.resolve();
     if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    clearInterval(this.retentionTimer);
     this.pipeline.stopTimers();
     this.pipeline.abandon();
     await this.segments.close();
@@ -537,14 +575,16 @@ export class Walrus {
 
   private snapshot(): Checkpoint {
     const topics: Checkpoint['topics'] = {};
-    for (const log of this.topicMap.values()) topics[log.name] = { firstOffset: log.firstOffset, nextOffset: log.visibleNext };
+    for (const log of this.topicMap.values()) {
+      topics[log.name] = { firstOffset: log.firstOffset, nextOffset: log.visibleNext, ...log.config };
+    }
     return {
       format: 1,
       segmentIdMax: this.segments.nextSegmentId - 1,
       reclaimed: [...this.segments.reclaiming],
       blockSeqMax: this.segments.nextBlockSeq - 1,
       blockSeqLimit: this.segments.nextBlockSeq + BLOCK_SEQ_RESERVE,
-      segments: [...this.segments.segments.values()].map((s) => ({
+      segments: [...this.segments.segments.values()].filter((s) => !this.segments.reclaiming.has(s.id)).map((s) => ({
         id: s.id,
         slotBytes: s.slotBytes,
         slotCount: s.slotCount,
@@ -560,6 +600,7 @@ export class Walrus {
           end: b.syncedEnd,
           count: b.syncedCount,
           sealed: b.sealed && b.syncedEnd === b.writtenEnd,
+          lastTimestamp: b.lastTimestamp,
         })),
       })),
       topics,
@@ -581,9 +622,18 @@ export class Walrus {
    * longer lists it. A fully consumed active block in a closed segment is sealed so an idle topic
    * cannot pin a segment forever. Readers are never blocked: a segment's handle closes once unpinned.
    */
-  private async reclaim(): Promise<void> {
+  private reclaim(): Promise<void> {
+    const run = (): Promise<void> => this.reclaimOnce();
+    const next = this.reclaimChain.then(run, run);
+    this.reclaimChain = next.catch(() => {});
+    return next;
+  }
+
+  private async reclaimOnce(): Promise<void> {
     if (this.closed) return;
+    const now = this.opts.now();
     for (const log of this.topicMap.values()) {
+      if (log.config.retentionBytes !== undefined || log.config.retentionMs !== undefined) this.applyRetention(log, now);
       let min: number | null = null;
       for (const c of log.cursors.values()) if (min === null || c.persisted < min) min = c.persisted;
       if (min === null) continue;
@@ -601,16 +651,42 @@ export class Walrus {
         block.segment.blocks.delete(block);
       }
     }
-    const empty = [...this.segments.segments.values()].filter((s) => s.closed && s.blocks.size === 0 && s !== this.segments.current);
+    const empty = [...this.segments.segments.values()].filter(
+      (s) => s.closed && s.blocks.size === 0 && s !== this.segments.current && !this.segments.reclaiming.has(s.id),
+    );
     if (empty.length === 0) return;
-    for (const s of empty) {
-      this.segments.segments.delete(s.id);
-      this.segments.reclaiming.add(s.id);
-    }
+    for (const s of empty) this.segments.reclaiming.add(s.id);
+    // The checkpoint no longer lists them (and names them reclaimed) before any file goes.
     await this.writeCheckpointNow();
-    for (const s of empty) {
-      this.segments.segments.set(s.id, s);
-      await this.segments.remove(s);
+    for (const s of empty) await this.segments.remove(s);
+  }
+
+  /**
+   * Retention caps: whole sealed blocks leave the front of the topic while the rest still holds
+   * `retentionBytes`, or while their newest entry is older than `retentionMs` — whether or not every
+   * cursor has passed them. A cursor left behind is logged; its next read starts at the first retained
+   * offset. Their segments are deleted as usual once no live block remains in them.
+   */
+  private applyRetention(log: TopicLog, now: number): void {
+    const { retentionBytes, retentionMs } = log.config;
+    let retained = log.retainedBytes();
+    const before = log.firstOffset;
+    while (log.blocks.length > 0) {
+      const block = log.blocks[0];
+      if (!block.sealed || block === log.active) break;
+      const overBytes = retentionBytes !== undefined && retained - block.writtenEnd >= retentionBytes;
+      const overAge = retentionMs !== undefined && block.lastTimestamp > 0 && block.lastTimestamp < now - retentionMs;
+      if (!overBytes && !overAge) break;
+      retained -= block.writtenEnd;
+      log.dropBlock(block);
+      block.segment.blocks.delete(block);
+    }
+    const first = log.firstOffset;
+    if (first === before) return;
+    for (const c of log.cursors.values()) {
+      if (c.position < first) {
+        this.opts.logger.warn({ topic: log.name, cursor: c.name, position: c.position, firstRetained: first }, 'cursor fell behind retention; it resumes at the first retained offset');
+      }
     }
   }
 

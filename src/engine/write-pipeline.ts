@@ -262,6 +262,7 @@ export class WritePipeline {
         continue;
       }
       block.headerWritten = true;
+      block.lastTimestamp = now;
       bytes += parts.bytes;
       this.dirtyHandles.add(block.segment.handle);
       this.dirtyBlocks.set(block, { end: block.writtenEnd, count: block.writtenCount });
