@@ -8,6 +8,8 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { pino } from 'pino';
+import { readFileSync } from 'node:fs';
+import { readTokenFile } from './auth-tokens.js';
 import { startBroker } from './server.js';
 import {
   ACK_TIMEOUT_MS_DEFAULT,
@@ -36,6 +38,13 @@ function integer(text: string): number {
   return /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
 }
 
+/** Reads `--tls-cert`/`--tls-key`; both or neither (RangeError naming the missing one). */
+function tlsFiles(certPath: string | undefined, keyPath: string | undefined): { cert: Buffer; key: Buffer } | undefined {
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) throw new RangeError(`--tls-cert and --tls-key go together; missing ${certPath === undefined ? '--tls-cert' : '--tls-key'}`);
+  return { cert: readFileSync(certPath), key: readFileSync(keyPath) };
+}
+
 async function main(): Promise<void> {
   const argv = await yargs(hideBin(process.argv))
     .scriptName('walrus-broker')
@@ -48,7 +57,10 @@ async function main(): Promise<void> {
     .option('max-frame-bytes', { type: 'string', default: env('max-frame-bytes') ?? String(FRAME_BYTES_MAX_DEFAULT), describe: 'Largest request frame accepted, in bytes' })
     .option('max-connections', { type: 'string', default: env('max-connections') ?? String(CONNECTIONS_MAX_DEFAULT), describe: 'Open connections accepted at once' })
     .option('ack-timeout-ms', { type: 'string', default: env('ack-timeout-ms') ?? String(ACK_TIMEOUT_MS_DEFAULT), describe: 'Lease of records handed to a consumer-group member before redelivery' })
-    .option('auth-token', { type: 'string', default: env('auth-token'), describe: 'When set, clients must send this token in hello' })
+    .option('auth-token', { type: 'string', default: env('auth-token'), describe: 'When set, clients must send this token in hello (prefer --auth-token-file: argv is visible to other users)' })
+    .option('auth-token-file', { type: 'string', default: env('auth-token-file'), describe: 'File of accepted tokens, one per line (blank lines and # comments ignored); clients must send one in hello' })
+    .option('tls-cert', { type: 'string', default: env('tls-cert'), describe: 'PEM certificate chain: listen with TLS (needs --tls-key)' })
+    .option('tls-key', { type: 'string', default: env('tls-key'), describe: 'PEM private key of --tls-cert' })
     .option('shutdown-grace-ms', { type: 'string', default: env('shutdown-grace-ms') ?? String(SHUTDOWN_GRACE_MS_DEFAULT), describe: 'Longest a graceful stop waits for in-flight requests' })
     .option('io-backend', { type: 'string', default: env('io-backend'), choices: ['auto', 'fs', 'uring'], describe: 'Engine file I/O: fs (node:fs, the default), uring (the io_uring addon; fails if it cannot run) or auto (uring when it works here, else fs)' })
     .option('log-level', { type: 'string', default: env('log-level') ?? 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'Log level' })
@@ -63,6 +75,7 @@ async function main(): Promise<void> {
   const logger = pino({ level: argv['log-level'], base: { pid: process.pid } });
   let broker;
   try {
+    const authTokens = argv['auth-token-file'] === undefined ? [] : readTokenFile(argv['auth-token-file']);
     broker = await startBroker({
       dataDir: argv['data-dir'],
       host: argv.host,
@@ -73,6 +86,8 @@ async function main(): Promise<void> {
       maxConnections: integer(argv['max-connections']),
       ackTimeoutMs: integer(argv['ack-timeout-ms']),
       authToken: argv['auth-token'],
+      authTokens,
+      tls: tlsFiles(argv['tls-cert'], argv['tls-key']),
       shutdownGraceMs: integer(argv['shutdown-grace-ms']),
       ioBackend: argv['io-backend'] as 'auto' | 'fs' | 'uring' | undefined,
       logger,

@@ -63,6 +63,7 @@ export class Connection {
     this.session = {
       id,
       greeted: false,
+      refused: false,
       clientId: undefined,
       closed: false,
       waiters: new Set(),
@@ -141,12 +142,18 @@ export class Connection {
       this.replyError(toWireError(error, (error as ProtocolError).requestId ?? 0));
       return;
     }
+    if (this.session.refused) {
+      this.replyError(new ProtocolError(ErrorCode.UNAUTHORIZED, 'a hello without a valid token was refused on this connection', { requestId: request.id }));
+      return;
+    }
     if (this.ctx.isStopping()) {
       this.replyError(new ProtocolError(ErrorCode.SHUTTING_DOWN, 'the broker is stopping', { requestId: request.id }));
       return;
     }
     if (!this.session.greeted && request.op !== 'hello') {
-      this.replyError(new ProtocolError(ErrorCode.HELLO_REQUIRED, `send hello before ${request.op}`, { requestId: request.id }));
+      // With auth on, a peer that has not shown a token learns nothing but UNAUTHORIZED.
+      const code = this.ctx.dispatcher.authRequired ? ErrorCode.UNAUTHORIZED : ErrorCode.HELLO_REQUIRED;
+      this.replyError(new ProtocolError(code, `send hello${this.ctx.dispatcher.authRequired ? ' with a valid token' : ''} before ${request.op}`, { requestId: request.id }));
       return;
     }
     this.requestsInFlight++;
@@ -189,8 +196,22 @@ export class Connection {
   private replyError(error: ProtocolError): void {
     if (this.session.closed) return;
     this.encoder.pushError(error.requestId, error.code, error.message);
-    if (ErrorCodes[error.code].closesConnection) this.endAfterFlush();
+    if (error.code === ErrorCode.UNAUTHORIZED) this.refuse();
+    else if (ErrorCodes[error.code].closesConnection) this.endAfterFlush();
     else this.scheduleFlush();
+  }
+
+  /**
+   * After UNAUTHORIZED: unlike `endAfterFlush`, reading goes on until the flush, so requests already
+   * sent behind the refused one are each answered UNAUTHORIZED (never served) instead of vanishing.
+   * Logged once per connection, with the peer address and never the token.
+   */
+  private refuse(): void {
+    if (!this.session.refused) this.logger.warn({ remote: `${this.socket.remoteAddress}:${this.socket.remotePort}` }, 'refused: no valid auth token');
+    this.session.refused = true;
+    this.session.greeted = false;
+    this.ending = true;
+    this.scheduleFlush();
   }
 
   private scheduleFlush(): void {

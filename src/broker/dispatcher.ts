@@ -15,6 +15,7 @@ import type {
   Request,
   SeekRequest,
 } from '../protocol/index.js';
+import type { TokenChecker } from './auth-tokens.js';
 import type { BrokerEngine } from './engine-port.js';
 import type { FetchHandler } from './fetch-handler.js';
 import type { GroupRegistry } from './group-registry.js';
@@ -37,8 +38,8 @@ export interface DispatchContext {
   readonly fetchBytesMax: number;
   /** Largest stored record, so every record fits in a fetch reply frame. */
   readonly recordBytesMax: number;
-  /** When set, `hello.token` must equal it. */
-  readonly authToken: string | undefined;
+  /** Tokens `hello.token` must match one of (none required when it holds none). */
+  readonly tokens: TokenChecker;
 }
 
 /** Serves validated requests; returns the reply fields (without `id` and `ok`). */
@@ -47,6 +48,11 @@ export class Dispatcher {
 
   constructor(ctx: DispatchContext) {
     this.ctx = ctx;
+  }
+
+  /** True when `hello` must carry a token: then the connection answers everything else UNAUTHORIZED until it has. */
+  get authRequired(): boolean {
+    return this.ctx.tokens.required;
   }
 
   /** Serves one request. `hello` must have succeeded first (the connection checks). */
@@ -80,7 +86,7 @@ export class Dispatcher {
     if (request.version !== PROTOCOL_VERSION) {
       throw new ProtocolError(ErrorCode.UNSUPPORTED_VERSION, `protocol version ${request.version} is not supported; this broker speaks ${PROTOCOL_VERSION}`, { requestId: request.id });
     }
-    if (this.ctx.authToken !== undefined && request.token !== this.ctx.authToken) {
+    if (!this.ctx.tokens.accepts(request.token)) {
       throw new ProtocolError(ErrorCode.UNAUTHORIZED, 'hello.token is missing or wrong', { requestId: request.id });
     }
     session.greeted = true;

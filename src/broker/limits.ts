@@ -72,6 +72,18 @@ export const FETCH_READ_BYTES_MIN = 64 * 1024;
 /** Longest a graceful stop waits for in-flight requests before closing anyway. */
 export const SHUTDOWN_GRACE_MS_DEFAULT = 10_000;
 
+/** Longest auth token; the protocol caps `hello.token` at the same length. */
+export const AUTH_TOKEN_LENGTH_MAX = 4096;
+
+/** Tokens accepted at once; `hello` hashes against every one, so this bounds its cost (~1 µs each). */
+export const AUTH_TOKENS_MAX = 1024;
+
+/** Largest token file read; a few thousand tokens with comments fit many times over. */
+export const AUTH_TOKEN_FILE_BYTES_MAX = 1024 * 1024;
+
+/** Longest a TLS handshake may take before the socket is dropped (Node's default is 120 s). */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 assert(CONNECTION_QUEUED_BYTES_MAX >= 1024 * 1024);
 assert(ACK_TIMEOUT_MS_MIN <= ACK_TIMEOUT_MS_DEFAULT && ACK_TIMEOUT_MS_DEFAULT <= ACK_TIMEOUT_MS_MAX);
 assert(FETCH_BYTES_DEFAULT_BROKER + FETCH_REPLY_OVERHEAD_BYTES < FRAME_BYTES_MAX_DEFAULT);

@@ -4,6 +4,8 @@
  */
 import { FsyncSchedule, ReadConsistency } from '../engine/index.js';
 import type { Logger } from 'pino';
+import { createSecureContext } from 'node:tls';
+import { validateTokens } from './auth-tokens.js';
 import { FRAME_BYTES_CEILING, FRAME_BYTES_FLOOR } from '../protocol/index.js';
 import type { BrokerEngine } from './engine-port.js';
 import {
@@ -36,8 +38,12 @@ export interface BrokerOptions {
   maxConnections?: number;
   /** Lease of a record handed to a group member. Default 30,000 ms. */
   ackTimeoutMs?: number;
-  /** When set, `hello` must carry this token. */
+  /** When set, `hello` must carry this token (or one of `authTokens`). */
   authToken?: string;
+  /** Tokens accepted in `hello` besides `authToken` (e.g. read with `readTokenFile`). Default none. */
+  authTokens?: readonly string[];
+  /** PEM certificate chain and private key: when set, the broker speaks TLS (node:tls). */
+  tls?: BrokerTlsOptions;
   /** Longest a graceful stop waits for in-flight requests. Default 10,000 ms. */
   shutdownGraceMs?: number;
   /** Reply bytes queued per connection before reading from it pauses. Default 8 MiB. */
@@ -52,6 +58,14 @@ export interface BrokerOptions {
   now?: () => number;
 }
 
+/** TLS material of the listener, PEM text or bytes. */
+export interface BrokerTlsOptions {
+  /** Certificate chain. */
+  cert: string | Buffer;
+  /** Private key of the certificate. */
+  key: string | Buffer;
+}
+
 /** Options with every default filled in and checked. */
 export interface ResolvedBrokerOptions {
   dataDir: string | undefined;
@@ -62,7 +76,9 @@ export interface ResolvedBrokerOptions {
   maxFrameBytes: number;
   maxConnections: number;
   ackTimeoutMs: number;
-  authToken: string | undefined;
+  /** Tokens `hello` must carry one of; empty when none is required. Never log these. */
+  authTokens: readonly string[];
+  tls: BrokerTlsOptions | undefined;
   shutdownGraceMs: number;
   queuedBytesMax: number;
   /** Undefined: the engine's default (fs, or WALRUS_IO_BACKEND). */
@@ -96,6 +112,20 @@ function ioBackendOf(value: unknown): 'auto' | 'fs' | 'uring' | undefined {
   throw new RangeError(`ioBackend must be auto, fs or uring, got ${String(value)}`);
 }
 
+/** Checks that both PEM parts are present and that they load (key matches certificate). */
+function tlsOf(value: BrokerTlsOptions | undefined): BrokerTlsOptions | undefined {
+  if (value === undefined) return undefined;
+  const { cert, key } = value;
+  const pem = (v: unknown): boolean => (typeof v === 'string' || Buffer.isBuffer(v)) && v.length > 0;
+  if (!pem(cert) || !pem(key)) throw new RangeError('tls needs both cert and key (PEM)');
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    throw new RangeError(`tls cert/key do not load: ${(error as Error).message}`, { cause: error });
+  }
+  return { cert, key };
+}
+
 /** Fills defaults and validates; throws RangeError on the first bad option. */
 export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
   if (options.engine === undefined && (typeof options.dataDir !== 'string' || options.dataDir.length === 0)) {
@@ -115,7 +145,8 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     maxFrameBytes: integerIn('maxFrameBytes', options.maxFrameBytes ?? FRAME_BYTES_MAX_DEFAULT, FRAME_BYTES_FLOOR, FRAME_BYTES_CEILING),
     maxConnections: integerIn('maxConnections', options.maxConnections ?? CONNECTIONS_MAX_DEFAULT, 1, 1_000_000),
     ackTimeoutMs: integerIn('ackTimeoutMs', options.ackTimeoutMs ?? ACK_TIMEOUT_MS_DEFAULT, ACK_TIMEOUT_MS_MIN, ACK_TIMEOUT_MS_MAX),
-    authToken: options.authToken === '' ? undefined : options.authToken,
+    authTokens: validateTokens([...(options.authToken === undefined || options.authToken === '' ? [] : [options.authToken]), ...(options.authTokens ?? [])]),
+    tls: tlsOf(options.tls),
     shutdownGraceMs: integerIn('shutdownGraceMs', options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS_DEFAULT, 0, 10 * 60 * 1000),
     queuedBytesMax: integerIn('queuedBytesMax', options.queuedBytesMax ?? CONNECTION_QUEUED_BYTES_MAX, 64 * 1024, 2 ** 31),
     ioBackend: ioBackendOf(options.ioBackend),

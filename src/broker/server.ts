@@ -1,16 +1,16 @@
 /**
- * `startBroker`: opens the engine (unless given one), binds the TCP listener, and wires connections
+ * `startBroker`: opens the engine (unless given one), binds the TCP (or TLS, see listener.ts) listener, and wires connections
  * to the dispatcher. `stop()` is the graceful path used by SIGTERM/SIGINT: stop accepting, refuse
  * new requests with SHUTTING_DOWN, answer pending long-polls, let in-flight requests finish (bounded
  * by `shutdownGraceMs`), flush replies, wait for cursor writes, close the engine.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { FsyncSchedule, Walrus } from '../engine/index.js';
 import { ErrorCode } from '../protocol/index.js';
+import { TokenChecker } from './auth-tokens.js';
 import { Connection } from './connection.js';
 import type { ConnectionStats } from './connection.js';
 import { Dispatcher } from './dispatcher.js';
@@ -19,6 +19,7 @@ import { fetchBytesMax } from './fetch-budget.js';
 import { FetchHandler } from './fetch-handler.js';
 import { GroupRegistry } from './group-registry.js';
 import { HighWatermarks } from './high-watermarks.js';
+import { createListener } from './listener.js';
 import {
   CONNECTION_REQUESTS_IN_FLIGHT_MAX,
   FETCH_BYTES_DEFAULT_BROKER,
@@ -108,7 +109,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     maxFrameBytes: resolved.maxFrameBytes,
     fetchBytesMax: fetchMax,
     recordBytesMax: resolved.maxFrameBytes - FETCH_REPLY_OVERHEAD_BYTES - FETCH_RECORD_OVERHEAD_BYTES,
-    authToken: resolved.authToken,
+    tokens: new TokenChecker(resolved.authTokens),
   });
 
   const connections = new Set<Connection>();
@@ -127,7 +128,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     },
   };
 
-  const server: Server = createServer((socket: Socket) => {
+  const server: Server = createListener(resolved.tls, (socket: Socket) => {
     const connection = new Connection(socket, connectionIds.next++, connectionContext);
     if (state.stopping) {
       connection.rejectAndClose(ErrorCode.SHUTTING_DOWN, 'the broker is stopping');
@@ -140,7 +141,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     }
     connections.add(connection);
     logger.debug({ conn: connection.session.id, remote: `${socket.remoteAddress}:${socket.remotePort}` }, 'connection opened');
-  });
+  }, logger);
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -166,6 +167,8 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       maxFrameBytes: resolved.maxFrameBytes,
       maxConnections: resolved.maxConnections,
       ackTimeoutMs: resolved.ackTimeoutMs,
+      tls: resolved.tls !== undefined,
+      authTokens: resolved.authTokens.length,
       backend: engine.backend.name,
       backendReason: engine.backend.reason,
     },

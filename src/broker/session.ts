@@ -9,6 +9,8 @@ export interface Session {
   readonly id: number;
   /** Set by a successful hello. */
   greeted: boolean;
+  /** Set once a request was refused UNAUTHORIZED: every later request is refused the same way until the socket ends. */
+  refused: boolean;
   clientId: string | undefined;
   /** Set when the socket closed; long-polls stop waiting and group hand-outs are not leased. */
   closed: boolean;

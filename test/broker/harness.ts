@@ -68,6 +68,8 @@ export interface Daemon {
   readonly port: number;
   /** Every stdout line so far (JSON log lines). */
   readonly lines: string[];
+  /** Everything written to stderr so far. */
+  stderr(): string;
   /** Resolves with the exit code (or signal name). */
   readonly exited: Promise<number | string>;
   /** SIGKILL, then wait for the exit. */
@@ -118,6 +120,7 @@ export async function startDaemon(dataDir: string, args: string[] = []): Promise
     process: child,
     port,
     lines,
+    stderr: () => stderr,
     exited,
     async kill9() {
       child.kill('SIGKILL');
