@@ -68,15 +68,18 @@ describe.skipIf(!OPENSSL)('TLS (--tls-cert/--tls-key)', () => {
     const client = await connect({ host: '127.0.0.1', port: daemon.port, tls: { ca: pem.cert, servername: 'localhost' }, reconnect: false });
     expect(await client.admin.listTopics()).toContain('secure');
     await client.close();
+    const wrongName = connect({ port: daemon.port, tls: { ca: pem.cert, servername: 'not-the-broker' }, reconnect: false });
+    await expect(wrongName).rejects.toMatchObject({ code: 'CONNECTION_LOST', cause: { code: 'ERR_TLS_CERT_ALTNAME_INVALID' } });
   });
 
   it('refuses an SDK that does not trust the certificate (no ca), and one that speaks plain TCP', async () => {
     const untrusted = connect({ port: daemon.port, tls: true, reconnect: false, connectTimeoutMs: 5000 });
     await expect(untrusted).rejects.toBeInstanceOf(WalrusError);
-    await expect(untrusted).rejects.toMatchObject({ code: 'CONNECTION_LOST' });
+    await expect(untrusted).rejects.toMatchObject({ code: 'CONNECTION_LOST', cause: { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' } });
 
     const plain = connect({ port: daemon.port, reconnect: false, connectTimeoutMs: 5000 });
     await expect(plain).rejects.toBeInstanceOf(WalrusError);
+    await expect(plain).rejects.toMatchObject({ code: 'CONNECTION_LOST' });
   });
 
   it('a raw plain-TCP hello gets no reply and a closed socket; TLS clients are still served', async () => {
