@@ -18,7 +18,7 @@ describe('walrus-broker CLI', () => {
   it('--help documents every flag', () => {
     const out = run(['--help']);
     expect(out.status).toBe(0);
-    for (const flag of ['--data-dir', '--host', '--port', '--fsync', '--consistency', '--max-frame-bytes', '--max-connections', '--ack-timeout-ms', '--log-level', '--auth-token', '--shutdown-grace-ms', '--io-backend']) {
+    for (const flag of ['--data-dir', '--host', '--port', '--fsync', '--consistency', '--max-frame-bytes', '--max-connections', '--ack-timeout-ms', '--log-level', '--auth-token', '--auth-token-file', '--tls-cert', '--tls-key', '--shutdown-grace-ms', '--io-backend']) {
       expect(out.stdout).toContain(flag);
     }
     expect(out.stdout).toContain('WALRUS_');
