@@ -14,6 +14,7 @@ ENGINE_SUITES := src/engine test/engine test/crash/engine-kill.test.ts test/cras
 
 test: build typecheck
 	npx vitest run
+	bash scripts/check-compose.sh
 	@if node -e "import('@walrus/uring-napi').then(() => process.exit(0), () => process.exit(1))"; then \
 	  echo "== engine suites again on the uring backend (WALRUS_IO_BACKEND=uring)"; \
 	  WALRUS_IO_BACKEND=uring npx vitest run $(ENGINE_SUITES); \
