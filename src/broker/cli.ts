@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     .option('tls-key', { type: 'string', default: env('tls-key'), describe: 'PEM private key of --tls-cert' })
     .option('shutdown-grace-ms', { type: 'string', default: env('shutdown-grace-ms') ?? String(SHUTDOWN_GRACE_MS_DEFAULT), describe: 'Longest a graceful stop waits for in-flight requests' })
     .option('io-backend', { type: 'string', default: env('io-backend'), choices: ['auto', 'fs', 'uring'], describe: 'Engine file I/O: fs (node:fs, the default), uring (the io_uring addon; fails if it cannot run) or auto (uring when it works here, else fs)' })
+    .option('metrics-port', { type: 'string', default: env('metrics-port'), describe: 'HTTP port for /metrics (Prometheus), /healthz and /readyz on --host; off when unset; 0 picks a free port (logged as "metricsPort")' })
     .option('log-level', { type: 'string', default: env('log-level') ?? 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'Log level' })
     .check((a) => (typeof a['data-dir'] === 'string' && a['data-dir'].length > 0 ? true : 'Missing --data-dir (or WALRUS_DATA_DIR)'))
     .strict()
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
       tls: tlsFiles(argv['tls-cert'], argv['tls-key']),
       shutdownGraceMs: integer(argv['shutdown-grace-ms']),
       ioBackend: argv['io-backend'] as 'auto' | 'fs' | 'uring' | undefined,
+      metricsPort: argv['metrics-port'] === undefined ? undefined : integer(argv['metrics-port']),
       logger,
     });
   } catch (error) {

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { ErrorCode, ErrorCodes, FrameDecoder, FrameEncoder, ProtocolError, validateRequest } from '../protocol/index.js';
 import type { Request } from '../protocol/index.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { MetricsRecorder } from './metrics.js';
 import type { Session } from './session.js';
 import { ReplyBudget } from './reply-budget.js';
 import { toWireError } from './wire-error.js';
@@ -22,6 +23,8 @@ import { toWireError } from './wire-error.js';
 export interface ConnectionContext {
   readonly dispatcher: Dispatcher;
   readonly logger: Logger;
+  /** Counting hooks; `NO_METRICS` when metrics are off. */
+  readonly metrics: MetricsRecorder;
   readonly maxFrameBytes: number;
   readonly queuedBytesMax: number;
   readonly requestsInFlightMax: number;
@@ -162,6 +165,7 @@ export class Connection {
   }
 
   private async serve(request: Request): Promise<void> {
+    const startMs = this.ctx.metrics.startTimer();
     try {
       const fields = await this.ctx.dispatcher.dispatch(request, this.session);
       if (this.session.closed) return;
@@ -174,9 +178,11 @@ export class Connection {
       this.scheduleFlush();
     } catch (error) {
       const wire = toWireError(error, request.id);
+      this.ctx.metrics.requestFailed(request.op, wire.code);
       if (wire.code === ErrorCode.INTERNAL) this.logger.error({ err: (error as Error)?.message, op: request.op }, 'request failed');
       this.replyError(wire);
     } finally {
+      this.ctx.metrics.requestFinished(request.op, startMs);
       this.requestsInFlight--;
       if (this.requestsInFlight === 0 && this.idleWaiters.length > 0) {
         const waiters = this.idleWaiters;

@@ -20,6 +20,7 @@ import type { BrokerEngine } from './engine-port.js';
 import type { FetchHandler } from './fetch-handler.js';
 import type { GroupRegistry } from './group-registry.js';
 import type { HighWatermarks } from './high-watermarks.js';
+import type { MetricsRecorder } from './metrics.js';
 import type { TopicWaiters } from './long-poll.js';
 import type { RecordCodec } from './record-codec.js';
 import type { Session } from './session.js';
@@ -32,6 +33,8 @@ export interface DispatchContext {
   readonly waiters: TopicWaiters;
   readonly groups: GroupRegistry;
   readonly fetchHandler: FetchHandler;
+  /** Counting hooks; `NO_METRICS` when metrics are off. */
+  readonly metrics: MetricsRecorder;
   readonly now: () => number;
   readonly brokerName: string;
   readonly maxFrameBytes: number;
@@ -103,19 +106,25 @@ export class Dispatcher {
   private async produce(request: ProduceRequest): Promise<object> {
     const data = this.ctx.codec.encode(request);
     this.checkRecordSize(data.length, request.id);
+    const startMs = this.ctx.metrics.startTimer();
     const offset = await this.ctx.engine.appendForTopic(request.topic, data);
+    this.ctx.metrics.produced(request.topic, 1, request.value.length, startMs);
     this.produced(request.topic, offset + 1);
     return { offset, timestamp: this.ctx.now() };
   }
 
   private async produceBatch(request: ProduceBatchRequest): Promise<object> {
     const entries = new Array<Uint8Array>(request.records.length);
+    let valueBytes = 0;
     for (let i = 0; i < entries.length; i++) {
       const data = this.ctx.codec.encode(request.records[i]);
       this.checkRecordSize(data.length, request.id);
       entries[i] = data;
+      valueBytes += request.records[i].value.length;
     }
+    const startMs = this.ctx.metrics.startTimer();
     const { baseOffset, count } = await this.ctx.engine.batchAppendForTopic(request.topic, entries);
+    this.ctx.metrics.produced(request.topic, count, valueBytes, startMs);
     this.produced(request.topic, baseOffset + count);
     return { baseOffset, count, timestamp: this.ctx.now() };
   }
@@ -136,6 +145,7 @@ export class Dispatcher {
     const entry = await this.ctx.groups.get(request.topic, request.group);
     entry.group.ack(session.id, request.offset);
     const committed = await this.ctx.groups.persist(entry);
+    this.ctx.metrics.committed(request.topic, request.group);
     return { committed };
   }
 
@@ -152,6 +162,7 @@ export class Dispatcher {
     this.ctx.groups.dropTopic(topic);
     this.ctx.highWatermarks.forget(topic);
     this.ctx.waiters.forgetTopic(topic);
+    this.ctx.metrics.topicDeleted(topic);
     return {};
   }
 

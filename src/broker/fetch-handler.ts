@@ -19,6 +19,7 @@ import type { GroupRegistry } from './group-registry.js';
 import type { HighWatermarks } from './high-watermarks.js';
 import { GROUP_IN_FLIGHT_MAX } from './limits.js';
 import type { TopicWaiters } from './long-poll.js';
+import type { MetricsRecorder } from './metrics.js';
 import type { RecordCodec } from './record-codec.js';
 import type { Session } from './session.js';
 
@@ -29,6 +30,8 @@ export interface FetchContext {
   readonly highWatermarks: HighWatermarks;
   readonly waiters: TopicWaiters;
   readonly groups: GroupRegistry;
+  /** Counting hooks; `NO_METRICS` when metrics are off. */
+  readonly metrics: MetricsRecorder;
   readonly now: () => number;
   /** Default and largest `maxBytes`. */
   readonly fetchBytesDefault: number;
@@ -72,6 +75,7 @@ export class FetchHandler {
         }
         const remainingMs = deadlineMs - ctx.now();
         if (records.length > 0 || waiter === undefined || remainingMs <= 0 || session.closed || ctx.isStopping()) {
+          ctx.metrics.fetched(request.topic, records);
           return { records, highWatermark };
         }
         await waiter.wait(remainingMs);
@@ -130,6 +134,9 @@ export class FetchHandler {
       groups.lease(entry, r.offset, session.id, leaseMs);
       settled.add(r.offset);
     }
+    // Redelivered records come first in `records` (readReserved reads them first).
+    const redelivered = Math.min(records.length, read.redeliveredCount);
+    if (redelivered > 0) this.ctx.metrics.redelivered(topic, groupName, redelivered);
     // Reserved, not handed out and still in the log: back for redelivery (they are the lowest pending).
     group.putBack(reservedOffsets(handOut, settled));
     return records;
@@ -149,10 +156,11 @@ export class FetchHandler {
       await this.readRange(topic, redelivered[i], redelivered[j - 1] + 1, maxBytes, records, gone);
       i = j;
     }
+    const redeliveredCount = records.length;
     if (handOut.freshCount > 0) {
       await this.readRange(topic, handOut.freshStart, handOut.freshStart + handOut.freshCount, maxBytes, records, gone);
     }
-    return { records, gone };
+    return { records, gone, redeliveredCount };
   }
 
   /** Reads [start, end) into `records`; marks offsets below the first returned entry as gone. */
@@ -185,6 +193,8 @@ interface ReservedRead {
   records: FetchedRecord[];
   /** Reserved offsets the log no longer retains; they count as acknowledged. */
   gone: Set<number>;
+  /** How many of `records` (the first ones) are redeliveries. */
+  redeliveredCount: number;
 }
 
 /** Offsets of `handOut` not in `exclude`, ascending. */

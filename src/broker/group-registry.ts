@@ -77,6 +77,11 @@ export class GroupRegistry {
     return out;
   }
 
+  /** Every loaded group of every topic (read by metrics scrapes). */
+  *allGroups(): IterableIterator<ConsumerGroup> {
+    for (const entry of this.entries.values()) yield entry.group;
+  }
+
   /** Leases `offset` in `entry` to `ownerId` for `leaseMs` (default the broker's ackTimeoutMs). */
   lease(entry: GroupEntry, offset: number, ownerId: number, leaseMs: number = this.options.ackTimeoutMs): void {
     entry.group.lease(offset, ownerId, this.options.now() + leaseMs);

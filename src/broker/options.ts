@@ -50,6 +50,8 @@ export interface BrokerOptions {
   queuedBytesMax?: number;
   /** Engine file I/O backend (`auto`, `fs`, `uring`). Default `fs`. See docs/engine.md, "I/O backends". */
   ioBackend?: 'auto' | 'fs' | 'uring';
+  /** HTTP port of /metrics, /healthz and /readyz on `host`; 0 picks a free one. Default: off. */
+  metricsPort?: number;
   /** Logger; default a pino logger at `info` on stdout. */
   logger?: Logger;
   /** An engine opened by the caller; `stop()` closes it too. Default: open one on `dataDir`. */
@@ -83,6 +85,8 @@ export interface ResolvedBrokerOptions {
   queuedBytesMax: number;
   /** Undefined: the engine's default (fs, or WALRUS_IO_BACKEND). */
   ioBackend: 'auto' | 'fs' | 'uring' | undefined;
+  /** Undefined: no metrics and no HTTP port. */
+  metricsPort: number | undefined;
 }
 
 /** Parses `strict` / `strictly-at-once` / `at-least-once:<n>`. */
@@ -126,6 +130,13 @@ function tlsOf(value: BrokerTlsOptions | undefined): BrokerTlsOptions | undefine
   return { cert, key };
 }
 
+function metricsPortOf(value: number | undefined, port: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  integerIn('metricsPort', value, 0, 65535);
+  if (value !== 0 && value === (port ?? PORT_DEFAULT)) throw new RangeError(`metricsPort must differ from port (${value})`);
+  return value;
+}
+
 /** Fills defaults and validates; throws RangeError on the first bad option. */
 export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOptions {
   if (options.engine === undefined && (typeof options.dataDir !== 'string' || options.dataDir.length === 0)) {
@@ -150,5 +161,6 @@ export function resolveBrokerOptions(options: BrokerOptions): ResolvedBrokerOpti
     shutdownGraceMs: integerIn('shutdownGraceMs', options.shutdownGraceMs ?? SHUTDOWN_GRACE_MS_DEFAULT, 0, 10 * 60 * 1000),
     queuedBytesMax: integerIn('queuedBytesMax', options.queuedBytesMax ?? CONNECTION_QUEUED_BYTES_MAX, 64 * 1024, 2 ** 31),
     ioBackend: ioBackendOf(options.ioBackend),
+    metricsPort: metricsPortOf(options.metricsPort, options.port),
   };
 }

@@ -19,6 +19,7 @@ import { fetchBytesMax } from './fetch-budget.js';
 import { FetchHandler } from './fetch-handler.js';
 import { GroupRegistry } from './group-registry.js';
 import { HighWatermarks } from './high-watermarks.js';
+import { startHttpEndpoints } from './http-endpoints.js';
 import { createListener } from './listener.js';
 import {
   CONNECTION_REQUESTS_IN_FLIGHT_MAX,
@@ -28,6 +29,8 @@ import {
   LEASE_SWEEP_INTERVAL_MS_MAX,
 } from './limits.js';
 import { TopicWaiters } from './long-poll.js';
+import { BrokerMetrics, NO_METRICS } from './metrics.js';
+import type { MetricsRecorder } from './metrics.js';
 import { formatConsistency, resolveBrokerOptions } from './options.js';
 import type { BrokerOptions, ResolvedBrokerOptions } from './options.js';
 import { RecordCodec } from './record-codec.js';
@@ -37,6 +40,8 @@ export interface Broker {
   /** Bound address and port (the real port when started with port 0). */
   readonly host: string;
   readonly port: number;
+  /** Port of /metrics, /healthz, /readyz (the real one when started with 0); undefined when off. */
+  readonly metricsPort: number | undefined;
   readonly options: ResolvedBrokerOptions;
   readonly engine: BrokerEngine;
   /** Open connections. */
@@ -62,6 +67,22 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const resolved = resolveBrokerOptions(options);
   const logger: Logger = options.logger ?? pino({ level: 'info', base: { pid: process.pid } });
   const now = options.now ?? Date.now;
+  const metrics = resolved.metricsPort === undefined ? undefined : new BrokerMetrics();
+  const recorder: MetricsRecorder = metrics ?? NO_METRICS;
+  const readiness = { ready: false };
+  // Bound before the engine opens, so /healthz answers (and /readyz says 503) during a long recovery.
+  const http =
+    metrics === undefined
+      ? undefined
+      : await startHttpEndpoints({
+          host: resolved.host,
+          port: resolved.metricsPort ?? 0,
+          logger,
+          isReady: () => readiness.ready && !state.stopping,
+          scrape: () => metrics.scrape(),
+          contentType: metrics.contentType,
+        });
+  if (http !== undefined) logger.info({ host: http.host, metricsPort: http.port }, 'metrics listening');
   const engine: BrokerEngine =
     options.engine ??
     (await Walrus.open({
@@ -70,6 +91,9 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       consistency: resolved.consistency,
       backend: resolved.ioBackend,
       logger: logger.child({ component: 'engine' }),
+    }).catch(async (error: unknown) => {
+      await http?.close();
+      throw error;
     }));
 
   const codec = new RecordCodec();
@@ -92,6 +116,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     highWatermarks,
     waiters,
     groups,
+    metrics: recorder,
     now,
     fetchBytesDefault: Math.min(FETCH_BYTES_DEFAULT_BROKER, fetchMax),
     fetchBytesMax: fetchMax,
@@ -104,6 +129,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     waiters,
     groups,
     fetchHandler,
+    metrics: recorder,
     now,
     brokerName: brokerName(),
     maxFrameBytes: resolved.maxFrameBytes,
@@ -117,6 +143,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
   const connectionContext = {
     dispatcher,
     logger,
+    metrics: recorder,
     maxFrameBytes: resolved.maxFrameBytes,
     queuedBytesMax: resolved.queuedBytesMax,
     requestsInFlightMax: CONNECTION_REQUESTS_IN_FLIGHT_MAX,
@@ -153,10 +180,22 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     });
   } catch (error) {
     await engine.close().catch(() => {});
+    await http?.close();
     throw error;
   }
   server.on('error', (error) => logger.error({ err: error.message }, 'server error'));
   groups.start();
+  metrics?.bind({
+    engine,
+    loadedGroups: () => groups.allGroups(),
+    connectionCount: () => connections.size,
+    queuedReplyBytes: () => {
+      let bytes = 0;
+      for (const c of connections) bytes += c.stats().queuedBytes;
+      return bytes;
+    },
+  });
+  readiness.ready = true;
   const address = server.address() as AddressInfo;
   logger.info(
     {
@@ -171,6 +210,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       authTokens: resolved.authTokens.length,
       backend: engine.backend.name,
       backendReason: engine.backend.reason,
+      metricsPort: http?.port,
     },
     'listening',
   );
@@ -205,13 +245,18 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     });
     await drained;
     await closed;
-    await engine.close();
+    try {
+      await engine.close();
+    } finally {
+      await http?.close();
+    }
     logger.info('stopped');
   };
 
   return {
     host: address.address,
     port: address.port,
+    metricsPort: http?.port,
     options: resolved,
     engine,
     get connectionCount() {
