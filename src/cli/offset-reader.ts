@@ -22,6 +22,7 @@ export class OffsetReader {
       host: target.host,
       port: target.port,
       token: target.token,
+      tls: target.tls,
       clientId: 'walrus-cli-reader',
       reconnect: false,
       connectTimeoutMs: target.connectTimeoutMs,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { connect, type WalrusClient } from '../client/index.js';
 import { CliUsageError, reportError } from './cli-error.js';
 import { BROKER_DEFAULT, CONNECT_TIMEOUT_MS_DEFAULT } from './limits.js';
@@ -9,6 +10,8 @@ export interface GlobalArgs {
   token?: string;
   json?: boolean;
   'timeout-ms'?: number;
+  tls?: boolean;
+  'tls-ca'?: string;
 }
 
 /** Where and how to reach the broker, validated once before any socket opens. */
@@ -17,6 +20,8 @@ export interface BrokerTarget {
   readonly port: number;
   readonly token: string | undefined;
   readonly connectTimeoutMs: number;
+  /** TLS options (`ca` when `--tls-ca` names a file), or undefined for plain TCP. */
+  readonly tls: { ca?: Buffer } | undefined;
 }
 
 /** Parses `host:port` (`[v6]:port` too); a bare host keeps the default port. Throws `CliUsageError`. */
@@ -29,12 +34,26 @@ export function parseBrokerAddress(text: string): { host: string; port: number }
   return { host: match[1] ?? match[2]!, port };
 }
 
-/** Resolves the global flags, with `WALRUS_BROKER` / `WALRUS_TOKEN` as fallbacks (a flag wins). */
+/**
+ * Resolves the global flags, with `WALRUS_BROKER`, `WALRUS_TOKEN` and `WALRUS_TLS_CA` as fallbacks
+ * (a flag wins). `--tls-ca` implies `--tls`; an unreadable CA file is a usage error.
+ */
 export function resolveTarget(args: GlobalArgs, env: NodeJS.ProcessEnv): BrokerTarget {
   const address = parseBrokerAddress(args.broker ?? nonEmpty(env.WALRUS_BROKER) ?? BROKER_DEFAULT);
   const timeoutMs = args['timeout-ms'] ?? CONNECT_TIMEOUT_MS_DEFAULT;
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1) throw new CliUsageError('--timeout-ms must be a positive integer');
-  return { ...address, token: args.token ?? nonEmpty(env.WALRUS_TOKEN), connectTimeoutMs: timeoutMs };
+  const caPath = args['tls-ca'] ?? nonEmpty(env.WALRUS_TLS_CA);
+  let tls: BrokerTarget['tls'];
+  if (caPath !== undefined) {
+    try {
+      tls = { ca: readFileSync(caPath) };
+    } catch (error) {
+      throw new CliUsageError(`--tls-ca: cannot read ${caPath}: ${(error as Error).message}`);
+    }
+  } else if (args.tls === true) {
+    tls = {};
+  }
+  return { ...address, token: args.token ?? nonEmpty(env.WALRUS_TOKEN), connectTimeoutMs: timeoutMs, tls };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -50,6 +69,7 @@ export async function withClient<T>(target: BrokerTarget, body: (client: WalrusC
     host: target.host,
     port: target.port,
     token: target.token,
+    tls: target.tls,
     clientId: 'walrus-cli',
     reconnect: false,
     connectTimeoutMs: target.connectTimeoutMs,

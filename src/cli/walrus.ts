@@ -26,6 +26,8 @@ async function main(): Promise<void> {
     .usage('$0 <command> [options]\n\nInspect and operate a walrus-broker.')
     .option('broker', { type: 'string', coerce: last, describe: `Broker host:port (env WALRUS_BROKER; default ${BROKER_DEFAULT})`, global: true })
     .option('token', { type: 'string', coerce: last, describe: 'Auth token sent in hello (env WALRUS_TOKEN)', global: true })
+    .option('tls', { type: 'boolean', describe: 'Connect with TLS, trusting the system CAs', global: true })
+    .option('tls-ca', { type: 'string', coerce: last, describe: 'CA certificate file (PEM) to trust; implies --tls (env WALRUS_TLS_CA)', global: true })
     .option('json', { type: 'boolean', describe: 'Machine-readable JSON output', global: true })
     .option('timeout-ms', { type: 'number', coerce: last, describe: `Connect timeout (default ${CONNECT_TIMEOUT_MS_DEFAULT})`, global: true }) as unknown as Argv<GlobalArgs>;
   cli = topicsCommand(cli);

@@ -19,14 +19,16 @@ export interface CliResult {
 export interface CliRun {
   readonly child: ChildProcess;
   readonly done: Promise<CliResult>;
+  /** Stdout received so far. */
+  stdoutSoFar(): string;
 }
 
-/** Starts `walrus ...args` with WALRUS_BROKER/WALRUS_TOKEN cleared unless `env` sets them. */
+/** Starts `walrus ...args` with WALRUS_BROKER/WALRUS_TOKEN/WALRUS_TLS_CA cleared unless `env` sets them. */
 export function startCli(args: readonly string[], options: { stdin?: string | Buffer; env?: Record<string, string> } = {}): CliRun {
   const child = spawn(process.execPath, [...ENTRY, ...args], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, WALRUS_BROKER: '', WALRUS_TOKEN: '', ...options.env },
+    env: { ...process.env, WALRUS_BROKER: '', WALRUS_TOKEN: '', WALRUS_TLS_CA: '', ...options.env },
   });
   let stdout = '';
   let stderr = '';
@@ -37,7 +39,7 @@ export function startCli(args: readonly string[], options: { stdin?: string | Bu
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-  return { child, done };
+  return { child, done, stdoutSoFar: () => stdout };
 }
 
 /** Runs `walrus ...args` to completion. */

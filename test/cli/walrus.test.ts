@@ -170,6 +170,22 @@ describe('walrus CLI', { timeout: 180_000 }, () => {
     expect(records[0].value).toMatch(/^live-\d+$/);
   });
 
+  it('tail --follow ends cleanly (exit 0) on SIGINT', async () => {
+    await walrus(['produce', 'interrupted'], 'first\n');
+    const follower = startCli([...broker, 'tail', 'interrupted', '--follow', '--json']);
+    running.add(follower);
+    // Wait for the record to be printed: the follower is then inside its long-poll loop.
+    while (!follower.stdoutSoFar().includes('\n')) {
+      if (follower.child.exitCode !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    follower.child.kill('SIGINT');
+    const result = await follower.done;
+    running.delete(follower);
+    expect(result.code).toBe(0);
+    expect(jsonLines(result).map((r) => r.value)).toEqual(['first']);
+  });
+
   it('tail --group consumes and commits; groups list, describe and seek', async () => {
     await walrus(['produce', 'jobs'], 'j0\nj1\nj2\nj3\n');
 
