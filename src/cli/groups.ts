@@ -4,6 +4,7 @@ import { CliBrokerStateError } from './cli-error.js';
 import type { Column } from './output.js';
 import { parseSeekTarget } from './position.js';
 import { runVerb, withClient, type GlobalArgs } from './session.js';
+import { describeTopics } from './topics.js';
 
 /**
  * `walrus groups list|describe|seek`. The protocol keeps groups per topic (there is no group-listing
@@ -29,8 +30,8 @@ const GROUP_COLUMNS: readonly Column<GroupRow>[] = [
 
 /** Every group on `topic`, or on every topic when it is undefined; sorted by topic, then group. */
 export async function listGroups(client: WalrusClient, topic: string | undefined): Promise<GroupRow[]> {
-  const topics = topic === undefined ? (await client.admin.listTopics()).sort() : [topic];
-  const descriptions = await Promise.all(topics.map((name) => client.admin.describeTopic(name)));
+  const descriptions =
+    topic === undefined ? await describeTopics(client, (await client.admin.listTopics()).sort()) : [await client.admin.describeTopic(topic)];
   return descriptions.flatMap((d) =>
     d.groups
       .map((g) => ({ topic: d.topic, group: g.group, committed: g.committed, inFlight: g.inFlight, lag: g.lag }))

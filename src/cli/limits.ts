@@ -32,3 +32,6 @@ export const MSGPACK_STDIN_BYTES_MAX = 256 * 1024 * 1024;
 
 /** `--header` flags accepted; the protocol allows 64 headers per record. */
 export const HEADERS_MAX = 64;
+
+/** `describeTopic` requests in flight at once when listing every topic; the SDK refuses past 65,536. */
+export const DESCRIBE_CONCURRENCY_MAX = 64;

@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
-import type { GroupLag, TopicDescription } from '../client/index.js';
+import { WalrusError, type GroupLag, type TopicDescription, type WalrusClient } from '../client/index.js';
+import { DESCRIBE_CONCURRENCY_MAX } from './limits.js';
 import type { Column } from './output.js';
 import { runVerb, withClient, type GlobalArgs } from './session.js';
 
@@ -21,6 +22,27 @@ export const GROUP_LAG_COLUMNS: readonly Column<GroupLag>[] = [
   { header: 'lag', cell: (g) => g.lag, numeric: true },
 ];
 
+/**
+ * Descriptions of `names`, in order, at most `DESCRIBE_CONCURRENCY_MAX` requests at a time. A topic
+ * deleted between listing and describing (`NOT_FOUND`) is left out rather than failing the listing.
+ */
+export async function describeTopics(client: WalrusClient, names: readonly string[]): Promise<TopicDescription[]> {
+  const found: Array<TopicDescription | undefined> = new Array(names.length);
+  let nextIndex = 0;
+  const worker = async (): Promise<void> => {
+    while (nextIndex < names.length) {
+      const index = nextIndex++;
+      try {
+        found[index] = await client.admin.describeTopic(names[index]!);
+      } catch (error) {
+        if (!(error instanceof WalrusError && error.code === 'NOT_FOUND')) throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DESCRIBE_CONCURRENCY_MAX, names.length) }, worker));
+  return found.filter((d): d is TopicDescription => d !== undefined);
+}
+
 type TopicArgs = GlobalArgs & { topic: string };
 
 function withTopic(yargs: Argv<GlobalArgs>): Argv<TopicArgs> {
@@ -38,8 +60,7 @@ export function topicsCommand(yargs: Argv<GlobalArgs>): Argv<GlobalArgs> {
         (args) =>
           runVerb(args, async ({ target, output }) => {
             const rows = await withClient(target, async (client) => {
-              const names = (await client.admin.listTopics()).sort();
-              return Promise.all(names.map((name) => client.admin.describeTopic(name)));
+              return describeTopics(client, (await client.admin.listTopics()).sort());
             });
             output.table(rows, TOPIC_COLUMNS, '(no topics)');
           }),

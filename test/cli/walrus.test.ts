@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
+import { connect } from '../../src/client/index.js';
 import { startDaemon, tempDir, type Daemon } from '../broker/harness.js';
 import { json, jsonLines, runCli, startCli, type CliRun } from './walrus-cli.js';
 
@@ -48,6 +49,19 @@ describe('walrus CLI', { timeout: 180_000 }, () => {
     expect(deleted.code).toBe(0);
     expect(json(deleted)).toEqual({ topic: 'alpha', deleted: true });
     expect(json<Array<{ topic: string }>>(await walrus(['topics', 'list', '--json'])).map((t) => t.topic)).not.toContain('alpha');
+  });
+
+  it('topics list describes more topics than it asks about at once', async () => {
+    // DESCRIBE_CONCURRENCY_MAX is 64: 70 topics make the listing go round more than once.
+    const names = Array.from({ length: 70 }, (_, i) => `many-${String(i).padStart(2, '0')}`);
+    const client = await connect({ port: daemon.port, reconnect: false });
+    try {
+      await Promise.all(names.map((name) => client.admin.createTopic(name)));
+    } finally {
+      await client.close();
+    }
+    const listed = json<Array<{ topic: string }>>(await walrus(['topics', 'list', '--json']));
+    expect(listed.map((t) => t.topic).filter((t) => t.startsWith('many-'))).toEqual(names);
   });
 
   it('exits 2 and prints the broker code for a broker error', async () => {
