@@ -42,8 +42,12 @@ describe('BrokerMetrics', () => {
     expect(text).toContain('walrus_commit_requests_total{topic="t",group="g"} 1');
     expect(text).toContain('walrus_redeliveries_total{topic="t",group="g"} 2');
     expect(text).toContain('walrus_request_errors_total{op="commit",code="NOT_FOUND"} 1');
-    expect(text).toContain('walrus_request_duration_seconds_bucket{le="0.0025",op="produce"} 1');
+    expect(text).toContain('walrus_request_duration_seconds_bucket{op="produce",le="0.0025"} 1');
+    expect(text).toContain('walrus_request_duration_seconds_bucket{op="produce",le="0.001"} 0');
+    expect(text).toContain('walrus_request_duration_seconds_bucket{op="produce",le="+Inf"} 1');
+    expect(text).toContain('walrus_request_duration_seconds_count{op="produce"} 1');
     expect(text).toContain('walrus_append_durable_seconds_count 2');
+    expect(text).toContain('walrus_append_durable_seconds_sum 0.004');
     // Not bound yet: no gauges read, no backend.
     expect(text).not.toContain('walrus_io_backend_info{');
   });

@@ -6,17 +6,21 @@
  * records (one Map lookup and an addition per call; no label hashing), copied into prom-client
  * metrics only when someone scrapes. Gauges (lag, in-flight, disk bytes, connections, queued bytes)
  * are not kept at all between scrapes: `scrape()` reads them from the engine, the group registry and
- * the connections. The two histograms are prom-client's (one bucket search and a hash of a cached
- * label object per observation).
+ * the connections. The two histograms are `LatencyHistogram`s (plain counts; prom-client's `observe`
+ * costs 300–700 ns, see latency-histogram.ts), appended to the registry's text on scrape.
+ * Measured for the recorder calls of one produce (startTimer, produced, requestFinished; 2 M calls,
+ * Node 20): 0.18–0.31 µs, most of it three `performance.now()`; 1.5–1.6 µs with prom-client
+ * histograms; 16–32 ns with NO_METRICS.
  *
  * Every broker owns its own `Registry` (never prom-client's global one), so two brokers can run in
  * one process and each serves only its own numbers.
  */
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { FetchedRecord } from '../protocol/index.js';
 import type { ConsumerGroup } from './consumer-group.js';
 import type { BrokerEngine } from './engine-port.js';
+import { LatencyHistogram } from './latency-histogram.js';
 
 /** What the broker's request paths report. Implementations must not throw. */
 export interface MetricsRecorder {
@@ -97,8 +101,6 @@ export class BrokerMetrics implements MetricsRecorder {
   private sources: MetricsSources | undefined;
   private readonly topicCounts = new Map<string, TopicCounts>();
   private readonly groupCounts = new Map<string, GroupCounts>();
-  /** Label objects per op, built once so an observation allocates nothing. */
-  private readonly opLabels = new Map<string, { op: string }>();
   /** Scrapes run one after another: each resets and refills the same metrics. */
   private scrapes: Promise<unknown> = Promise.resolve();
 
@@ -111,8 +113,8 @@ export class BrokerMetrics implements MetricsRecorder {
   private readonly commitRequests: Counter<'topic' | 'group'>;
   private readonly redeliveries: Counter<'topic' | 'group'>;
   private readonly requestErrors: Counter<'op' | 'code'>;
-  private readonly requestSeconds: Histogram<'op'>;
-  private readonly appendDurableSeconds: Histogram<string>;
+  private readonly requestSeconds: LatencyHistogram;
+  private readonly appendDurableSeconds: LatencyHistogram;
   private readonly groupLag: Gauge<'topic' | 'group'>;
   private readonly groupInFlight: Gauge<'topic' | 'group'>;
   private readonly topicDiskBytes: Gauge<'topic'>;
@@ -137,19 +139,17 @@ export class BrokerMetrics implements MetricsRecorder {
     this.commitRequests = counter('walrus_commit_requests_total', 'commit requests served', ['topic', 'group']);
     this.redeliveries = counter('walrus_redeliveries_total', 'Records handed out again after a lease expired or a member disconnected', ['topic', 'group']);
     this.requestErrors = counter('walrus_request_errors_total', 'Requests answered with an error, by error code', ['op', 'code']);
-    this.requestSeconds = new Histogram<'op'>({
-      name: 'walrus_request_duration_seconds',
-      help: 'Time from a request being read to its reply being queued (a fetch includes its long-poll wait)',
-      labelNames: ['op'],
-      buckets: REQUEST_SECONDS_BUCKETS,
-      registers,
-    });
-    this.appendDurableSeconds = new Histogram({
-      name: 'walrus_append_durable_seconds',
-      help: 'Time from the broker handing a produce to the engine until the engine acknowledges it (includes the group fdatasync under --fsync sync-each)',
-      buckets: APPEND_SECONDS_BUCKETS,
-      registers,
-    });
+    this.requestSeconds = new LatencyHistogram(
+      'walrus_request_duration_seconds',
+      'Time from a request being read to its reply being queued (a fetch includes its long-poll wait)',
+      REQUEST_SECONDS_BUCKETS,
+      'op',
+    );
+    this.appendDurableSeconds = new LatencyHistogram(
+      'walrus_append_durable_seconds',
+      'Time from the broker handing a produce to the engine until the engine acknowledges it (includes the group fdatasync under --fsync sync-each)',
+      APPEND_SECONDS_BUCKETS,
+    );
     this.groupLag = gauge('walrus_group_lag_records', 'Records between the group committed cursor and the end of the topic', ['topic', 'group']);
     this.groupInFlight = gauge('walrus_group_in_flight_records', 'Records leased to group members and not yet committed', ['topic', 'group']);
     this.topicDiskBytes = gauge('walrus_topic_disk_bytes', 'Payload and header bytes the log retains on disk for the topic', ['topic']);
@@ -181,12 +181,7 @@ export class BrokerMetrics implements MetricsRecorder {
   }
 
   requestFinished(op: string, startMs: number): void {
-    let labels = this.opLabels.get(op);
-    if (labels === undefined) {
-      labels = { op };
-      this.opLabels.set(op, labels);
-    }
-    this.requestSeconds.observe(labels, (this.monotonicMs() - startMs) / 1000);
+    this.requestSeconds.observe((this.monotonicMs() - startMs) / 1000, op);
   }
 
   requestFailed(op: string, code: string): void {
@@ -246,7 +241,8 @@ export class BrokerMetrics implements MetricsRecorder {
   private async render(): Promise<string> {
     this.copyCounters();
     await this.readGauges();
-    return this.registry.metrics();
+    const text = await this.registry.metrics();
+    return text + this.requestSeconds.render() + this.appendDurableSeconds.render();
   }
 
   private copyCounters(): void {
