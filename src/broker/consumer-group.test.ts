@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConsumerGroup } from './consumer-group.js';
+import { ConsumerGroup, ReleaseReason } from './consumer-group.js';
 
 /** Hands the next `count` fresh records to `owner` (the high watermark is never the limit here). */
 function handOut(g: ConsumerGroup, owner: number, count: number, expiresAtMs: number): number[] {
@@ -110,5 +110,128 @@ describe('ConsumerGroup', () => {
     g.seek(7);
     expect(g.endHandOut(h)).toBe(false);
     expect(g.cursor()).toBe(7);
+  });
+
+  it('counts deliveries per offset until acknowledged', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    handOut(g, 1, 2, 100);
+    expect(g.deliveryCount(0)).toBe(1);
+    g.expire(100);
+    expect(g.takeRedeliveries(5)).toEqual([0, 1]);
+    g.lease(0, 2, 300);
+    expect(g.deliveryCount(0)).toBe(2);
+    g.ack(2, 1);
+    expect(g.deliveryCount(0)).toBe(0);
+  });
+
+  it('nack gives a record back at once; only its holder may nack it', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    handOut(g, 1, 3, 100);
+    expect(g.nack(2, 1, undefined, 'x')).toBe(false);
+    expect(g.nack(1, 7, undefined, 'x')).toBe(false);
+    expect(g.nack(1, 1, undefined, 'bad')).toBe(true);
+    expect(g.nack(1, 1, undefined, 'bad')).toBe(false); // no longer held
+    expect(g.inFlight).toBe(2);
+    expect(g.takeRedeliveries(5)).toEqual([1]);
+    expect(g.ack(1, 3)).toBe(2); // a commit from the nacking member skips the nacked record
+  });
+
+  it('a record nacked with a delay is parked: held down, not handed out, back when the delay ends', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    handOut(g, 1, 2, 1000);
+    expect(g.nack(1, 0, 500, 'later')).toBe(true);
+    g.ack(1, 2);
+    expect(g.cursor()).toBe(0);
+    expect(g.beginHandOut(5, 2)).toBeUndefined();
+    expect(g.ack(1, 10)).toBe(0); // parked records belong to nobody
+    expect(g.expire(499)).toBe(0);
+    expect(g.expire(500)).toBe(1);
+    expect(g.takeRedeliveries(5)).toEqual([0]);
+  });
+
+  it('extend moves a lease past its original expiry; only its holder may extend it', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    handOut(g, 1, 2, 100);
+    expect(g.extend(2, 0, 1000)).toBe(false);
+    expect(g.extend(1, 0, 1000)).toBe(true);
+    expect(g.expire(100)).toBe(1); // offset 1 only
+    expect(g.takeRedeliveries(5)).toEqual([1]);
+    expect(g.expire(999)).toBe(0);
+    expect(g.extend(1, 0, 50)).toBe(true); // shortening is allowed and honoured
+    expect(g.expire(60)).toBe(1);
+    expect(g.takeRedeliveries(5)).toEqual([0]);
+  });
+
+  it('a record back maxDeliveries times is dead-lettered: held down until settled, then acknowledged', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    g.configure(2, undefined);
+    expect(g.policy).toEqual({ maxDeliveries: 2, deadLetterTopic: 't.dlq' });
+    handOut(g, 1, 2, 100); // 0, 1: first delivery
+    g.ack(1, 1); // 0 done
+    g.expire(100);
+    expect(g.takeRedeliveries(5)).toEqual([1]);
+    g.lease(1, 1, 200); // second delivery
+    expect(g.takeDeadLetters()).toEqual([]);
+    g.expire(200);
+    expect(g.pendingRedelivery).toBe(0);
+    expect(g.takeDeadLetters()).toEqual([1]);
+    expect(g.takeDeadLetters()).toEqual([]);
+    expect(g.deadLetterInfo(1)).toEqual({ deliveries: 2, reason: ReleaseReason.expired });
+    expect(g.cursor()).toBe(1); // not acknowledged before the copy is durable
+    expect(g.settleDeadLetter(1)).toBe(true);
+    expect(g.cursor()).toBe(2);
+    expect(g.settleDeadLetter(1)).toBe(false);
+  });
+
+  it('nack and close count toward maxDeliveries and name the last reason', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    g.configure(1, 'parking');
+    handOut(g, 1, 2, 100);
+    g.nack(1, 0, 10_000, 'poison'); // exhausted: dead-lettered now, not parked
+    g.release(1);
+    expect(g.takeDeadLetters()).toEqual([0, 1]);
+    expect(g.deadLetterInfo(0)).toEqual({ deliveries: 1, reason: 'poison' });
+    expect(g.deadLetterInfo(1)).toEqual({ deliveries: 1, reason: ReleaseReason.closed });
+    expect(g.inFlight).toBe(0);
+  });
+
+  it('a failed dead-letter copy goes back to redelivery; a seek cancels copies in progress', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    g.configure(1, undefined);
+    handOut(g, 1, 2, 100);
+    g.expire(100);
+    expect(g.takeDeadLetters()).toEqual([0, 1]);
+    expect(g.failDeadLetter(0)).toBe(true);
+    expect(g.takeRedeliveries(5)).toEqual([0]);
+    g.seek(5);
+    expect(g.settleDeadLetter(1)).toBe(false);
+    expect(g.cursor()).toBe(5);
+    expect(g.deliveryCount(0)).toBe(0);
+  });
+
+  it('maxDeliveries 0 means unlimited', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    g.configure(0, undefined);
+    handOut(g, 1, 1, 100);
+    for (let i = 0; i < 5; i++) {
+      g.release(1);
+      expect(g.takeRedeliveries(1)).toEqual([0]);
+      g.lease(0, 1, 100);
+    }
+    expect(g.deliveryCount(0)).toBe(6);
+    expect(g.takeDeadLetters()).toEqual([]);
+  });
+
+  it('a commit skips leases from hand-outs the member has not seen', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    const h = g.beginHandOut(3, 10)!;
+    g.endHandOut(h);
+    g.lease(0, 1, 100, 1);
+    g.lease(1, 1, 100, 1);
+    g.lease(2, 1, 100, 2); // e.g. a nacked record handed straight back, reply still in flight
+    expect(g.ack(1, 3, 1)).toBe(2);
+    expect(g.cursor()).toBe(2);
+    expect(g.ack(1, 3, 2)).toBe(1);
+    expect(g.cursor()).toBe(3);
   });
 });

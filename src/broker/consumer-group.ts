@@ -3,17 +3,26 @@
  * which are waiting to be handed out again, and where the never-handed-out region starts. No I/O and
  * no timers: the registry persists `cursor()` and drives `expire(now)`.
  *
- * Every offset in [cursor(), frontier) is exactly one of: leased (in `leases`), waiting for
- * redelivery (in `redeliver`), being handed out (reserved by a fetch that is still reading it, in
- * `handOuts`), or acknowledged (in none). Offsets below cursor() are all acknowledged; offsets from
- * `frontier` on were never handed out. Hence
- *   cursor() = min(frontier, min(redeliver), min(leases), min(handOuts' lowest offset)),
+ * Every offset in [cursor(), frontier) is exactly one of: leased (in `leases`; a record nacked with
+ * a delay is parked there under PARKED_OWNER until the delay ends), waiting for redelivery (in
+ * `redeliver`), being handed out (reserved by a fetch that is still reading it, in `handOuts`), being
+ * dead-lettered (in `deadLettering`: its copy is not yet durable in the dead-letter topic), or
+ * acknowledged (in none). Offsets below cursor() are all acknowledged; offsets from `frontier` on
+ * were never handed out. Hence
+ *   cursor() = min(frontier, min(redeliver), min(leases), min(handOuts' lowest offset), min(deadLettering)),
  * the lowest offset not yet acknowledged, which is what gets persisted as the group's log cursor.
  * (Counting hand-outs matters: without it a commit racing a fetch's read could persist a cursor past
- * records nobody has been given yet.)
+ * records nobody has been given yet. Counting dead-lettering ones makes "copy to the dead-letter
+ * topic, then acknowledge" the order: a crash between the two duplicates the record, never loses it.)
+ *
+ * Delivery counts: `deliveries` holds how often each unacknowledged offset was leased. A record that
+ * comes back without a commit (expiry, nack, its connection closing) once its count reached the
+ * group's `maxDeliveries` goes to `deadLettering` instead of `redeliver`; the registry copies it and
+ * calls `settleDeadLetter`. Counts are in memory only: after a restart they start again at 0.
  *
  * Sizing: `leases` holds at most GROUP_IN_FLIGHT_MAX entries (the caller checks `inFlight` before
- * leasing). Leases may differ in length (`fetch.ackTimeoutMs`), so `expire` scans them all, but only
+ * leasing; parked records count). `deliveries` and `reasons` hold only offsets that are leased, waiting
+ * or being dead-lettered, and redeliveries go out before fresh records, so they stay near that size. Leases may differ in length (`fetch.ackTimeoutMs`), so `expire` scans them all, but only
  * once the earliest expiry (`nextExpiryMs`, a lower bound) has passed: a sweep with nothing due is O(1).
  */
 import assert from 'node:assert';
@@ -29,10 +38,36 @@ export interface HandOut {
   readonly low: number;
 }
 
+/** Owner of parked records (nacked with a delay): no connection holds them; connection ids start at 1. */
+export const PARKED_OWNER = 0;
+
+/** Last reason of a record that came back without a commit, when no nack reason was given. */
+export const ReleaseReason = {
+  expired: 'lease expired',
+  closed: 'connection closed',
+  nacked: 'nacked',
+} as const;
+
+/** A group's dead-letter policy. */
+export interface DeadLetterPolicy {
+  /** Deliveries after which a record is dead-lettered instead of redelivered; 0 = unlimited. */
+  readonly maxDeliveries: number;
+  /** Where dead letters go; `<topic>.dlq` unless configured. */
+  readonly deadLetterTopic: string;
+}
+
+/** What the dead-letter copy of a record says about it. */
+export interface DeadLetterInfo {
+  readonly deliveries: number;
+  readonly reason: string;
+}
+
 /** One handed-out record. */
 interface Lease {
   ownerId: number;
   expiresAtMs: number;
+  /** The hand-out (group fetch) that leased it; 0 for parked records. */
+  handOutId: number;
 }
 
 /** State of one group on one topic. */
@@ -52,12 +87,44 @@ export class ConsumerGroup {
   private readonly handOuts = new Set<HandOut>();
   /** Offsets leased per member, for ack and release without scanning every lease. */
   private readonly byOwner = new Map<number, Set<number>>();
+  /** Times each unacknowledged offset was leased. */
+  private readonly deliveries = new Map<number, number>();
+  /** Last reason each offset came back without a commit. */
+  private readonly reasons = new Map<number, string>();
+  /** Offsets being copied to the dead-letter topic (not acknowledged until `settleDeadLetter`). */
+  private readonly deadLettering = new Set<number>();
+  /** Of those, the ones not yet taken by `takeDeadLetters`. */
+  private deadLettersDue: number[] = [];
+  /** Undefined until configured (by `configureGroup`, or a fetch on first use): unlimited deliveries. */
+  private policyConfigured: DeadLetterPolicy | undefined;
 
   constructor(topic: string, name: string, position: number) {
     this.topic = topic;
     this.name = name;
     this.frontier = position;
     this.persisted = position;
+  }
+
+  /** The dead-letter policy in force (unlimited deliveries to `<topic>.dlq` until configured). */
+  get policy(): DeadLetterPolicy {
+    return this.policyConfigured ?? { maxDeliveries: 0, deadLetterTopic: `${this.topic}.dlq` };
+  }
+
+  /** True once a policy was set. */
+  get hasPolicy(): boolean {
+    return this.policyConfigured !== undefined;
+  }
+
+  /** Sets the dead-letter policy; applies to records as they next come back. */
+  configure(maxDeliveries: number, deadLetterTopic: string | undefined): DeadLetterPolicy {
+    assert(Number.isSafeInteger(maxDeliveries) && maxDeliveries >= 0);
+    this.policyConfigured = { maxDeliveries, deadLetterTopic: deadLetterTopic ?? `${this.topic}.dlq` };
+    return this.policyConfigured;
+  }
+
+  /** Times `offset` was leased since it was last acknowledged (0 when never, or after a restart). */
+  deliveryCount(offset: number): number {
+    return this.deliveries.get(offset) ?? 0;
   }
 
   /** Records leased and not yet acknowledged. */
@@ -76,6 +143,7 @@ export class ConsumerGroup {
     if (this.redeliver.length > 0 && this.redeliver[0] < lowest) lowest = this.redeliver[0];
     for (const offset of this.leases.keys()) if (offset < lowest) lowest = offset;
     for (const h of this.handOuts) if (h.low < lowest) lowest = h.low;
+    for (const offset of this.deadLettering) if (offset < lowest) lowest = offset;
     return lowest;
   }
 
@@ -115,12 +183,19 @@ export class ConsumerGroup {
     return this.handOuts.delete(handOut);
   }
 
-  /** Marks `offset` handed to `ownerId` until `expiresAtMs`. */
-  lease(offset: number, ownerId: number, expiresAtMs: number): void {
+  /** Marks `offset` handed to `ownerId` by hand-out `handOutId` until `expiresAtMs`; counts one delivery. */
+  lease(offset: number, ownerId: number, expiresAtMs: number, handOutId = 0): void {
+    assert(ownerId !== PARKED_OWNER, 'leasing to the parked owner');
+    this.setLease(offset, ownerId, expiresAtMs, handOutId);
+    this.deliveries.set(offset, (this.deliveries.get(offset) ?? 0) + 1);
+  }
+
+  private setLease(offset: number, ownerId: number, expiresAtMs: number, handOutId: number): void {
     assert(offset < this.frontier, 'leasing an offset beyond the frontier');
     assert(!this.leases.has(offset), 'leasing an offset twice');
-    this.leases.set(offset, { ownerId, expiresAtMs });
+    this.leases.set(offset, { ownerId, expiresAtMs, handOutId });
     if (expiresAtMs < this.nextExpiryMs) this.nextExpiryMs = expiresAtMs;
+    if (ownerId === PARKED_OWNER) return;
     let owned = this.byOwner.get(ownerId);
     if (owned === undefined) {
       owned = new Set();
@@ -129,15 +204,116 @@ export class ConsumerGroup {
     owned.add(offset);
   }
 
-  /** Acknowledges every record leased to `ownerId` below `below`; returns how many. */
-  ack(ownerId: number, below: number): number {
+  /** Removes the lease of `offset` held by `ownerId`; false when it holds none. */
+  private dropLease(offset: number, ownerId: number): boolean {
+    const lease = this.leases.get(offset);
+    if (lease === undefined || lease.ownerId !== ownerId || ownerId === PARKED_OWNER) return false;
+    this.leases.delete(offset);
+    const owned = this.byOwner.get(ownerId);
+    if (owned !== undefined) {
+      owned.delete(offset);
+      if (owned.size === 0) this.byOwner.delete(ownerId);
+    }
+    return true;
+  }
+
+  /** True when `offset` may not be handed out again under the current policy. */
+  private exhausted(offset: number): boolean {
+    const max = this.policy.maxDeliveries;
+    return max > 0 && (this.deliveries.get(offset) ?? 0) >= max;
+  }
+
+  /**
+   * Offsets that came back without a commit: each goes to dead-lettering when exhausted, else to
+   * redelivery. `reason` undefined keeps the last reason (a parked record keeps its nack reason).
+   */
+  private giveBack(offsets: readonly number[], reason: string | undefined): void {
+    const again: number[] = [];
+    for (const offset of offsets) {
+      if (reason !== undefined) this.reasons.set(offset, reason);
+      if (this.exhausted(offset)) {
+        this.deadLettering.add(offset);
+        this.deadLettersDue.push(offset);
+      } else {
+        again.push(offset);
+      }
+    }
+    this.putBack(again);
+  }
+
+  /**
+   * The member `ownerId` gives back `offset`: it is handed out again at once (`availableAtMs`
+   * undefined) or parked until `availableAtMs`; when exhausted it is dead-lettered instead. False
+   * when `ownerId` holds no lease on it.
+   */
+  nack(ownerId: number, offset: number, availableAtMs: number | undefined, reason: string): boolean {
+    if (!this.dropLease(offset, ownerId)) return false;
+    this.reasons.set(offset, reason);
+    if (availableAtMs === undefined || this.exhausted(offset)) this.giveBack([offset], undefined);
+    else this.setLease(offset, PARKED_OWNER, availableAtMs, 0);
+    return true;
+  }
+
+  /** Makes the lease `ownerId` holds on `offset` end at `expiresAtMs`; false when it holds none. */
+  extend(ownerId: number, offset: number, expiresAtMs: number): boolean {
+    const lease = this.leases.get(offset);
+    if (lease === undefined || lease.ownerId !== ownerId || ownerId === PARKED_OWNER) return false;
+    lease.expiresAtMs = expiresAtMs;
+    // nextExpiryMs stays a lower bound when the lease grows; it must drop when the lease shrinks.
+    if (expiresAtMs < this.nextExpiryMs) this.nextExpiryMs = expiresAtMs;
+    return true;
+  }
+
+  /** Removes and returns the offsets due for the dead-letter topic, lowest first. */
+  takeDeadLetters(): number[] {
+    if (this.deadLettersDue.length === 0) return [];
+    const due = this.deadLettersDue.sort((a, b) => a - b);
+    this.deadLettersDue = [];
+    return due;
+  }
+
+  /** Delivery count and last reason of a record being dead-lettered. */
+  deadLetterInfo(offset: number): DeadLetterInfo {
+    return { deliveries: this.deliveries.get(offset) ?? 0, reason: this.reasons.get(offset) ?? ReleaseReason.nacked };
+  }
+
+  /** Its dead-letter copy is durable: acknowledges `offset`. False when a seek dropped it meanwhile. */
+  settleDeadLetter(offset: number): boolean {
+    if (!this.deadLettering.delete(offset)) return false;
+    this.deliveries.delete(offset);
+    this.reasons.delete(offset);
+    return true;
+  }
+
+  /** Copying failed: `offset` waits for redelivery again (and is dead-lettered when it next comes back). */
+  failDeadLetter(offset: number): boolean {
+    if (!this.deadLettering.delete(offset)) return false;
+    this.putBack([offset]);
+    return true;
+  }
+
+  /** Forgets the counts of offsets the log no longer retains (acknowledged by being gone). */
+  forgetCounts(offsets: Iterable<number>): void {
+    for (const offset of offsets) {
+      this.deliveries.delete(offset);
+      this.reasons.delete(offset);
+    }
+  }
+
+  /**
+   * Acknowledges every record leased to `ownerId` below `below` by a hand-out numbered at most
+   * `seenHandOutId` (the member has seen those); returns how many.
+   */
+  ack(ownerId: number, below: number, seenHandOutId = Number.POSITIVE_INFINITY): number {
     const owned = this.byOwner.get(ownerId);
     if (owned === undefined) return 0;
     let count = 0;
     for (const offset of owned) {
-      if (offset >= below) continue;
+      if (offset >= below || this.leases.get(offset)!.handOutId > seenHandOutId) continue;
       owned.delete(offset);
       this.leases.delete(offset);
+      this.deliveries.delete(offset);
+      this.reasons.delete(offset);
       count++;
     }
     if (owned.size === 0) this.byOwner.delete(ownerId);
@@ -156,21 +332,26 @@ export class ConsumerGroup {
     this.byOwner.delete(ownerId);
     const offsets = [...owned];
     for (const offset of offsets) this.leases.delete(offset);
-    this.putBack(offsets);
+    this.giveBack(offsets, ReleaseReason.closed);
     return offsets.length;
   }
 
-  /** Releases every lease that expired at or before `nowMs`; returns how many. */
+  /**
+   * Releases every lease that expired at or before `nowMs` (parked records whose delay ended
+   * included, keeping their nack reason); returns how many.
+   */
   expire(nowMs: number): number {
     if (nowMs < this.nextExpiryMs) return 0;
     const expired: number[] = [];
+    const unparked: number[] = [];
     let next = Number.POSITIVE_INFINITY;
     for (const [offset, lease] of this.leases) {
       if (lease.expiresAtMs > nowMs) {
         if (lease.expiresAtMs < next) next = lease.expiresAtMs;
         continue;
       }
-      expired.push(offset);
+      if (lease.ownerId === PARKED_OWNER) unparked.push(offset);
+      else expired.push(offset);
       const owned = this.byOwner.get(lease.ownerId);
       if (owned !== undefined) {
         owned.delete(offset);
@@ -179,8 +360,10 @@ export class ConsumerGroup {
     }
     this.nextExpiryMs = next;
     for (const offset of expired) this.leases.delete(offset);
-    this.putBack(expired);
-    return expired.length;
+    for (const offset of unparked) this.leases.delete(offset);
+    this.giveBack(expired, ReleaseReason.expired);
+    this.giveBack(unparked, undefined);
+    return expired.length + unparked.length;
   }
 
   /** Moves the group to `offset`: every lease and pending redelivery is dropped. */
@@ -189,6 +372,10 @@ export class ConsumerGroup {
     this.leases.clear();
     this.byOwner.clear();
     this.redeliver = [];
+    this.deliveries.clear();
+    this.reasons.clear();
+    this.deadLettering.clear();
+    this.deadLettersDue = [];
     this.frontier = offset;
   }
 
@@ -196,6 +383,9 @@ export class ConsumerGroup {
   forgetBelow(firstAvailable: number): void {
     if (this.redeliver.length > 0 && this.redeliver[0] < firstAvailable) {
       this.redeliver = this.redeliver.filter((o) => o >= firstAvailable);
+    }
+    for (const offset of this.deliveries.keys()) {
+      if (offset < firstAvailable && !this.leases.has(offset) && !this.deadLettering.has(offset)) this.forgetCounts([offset]);
     }
     if (this.frontier < firstAvailable) this.frontier = firstAvailable;
   }

@@ -6,16 +6,22 @@
 import { BATCH_RECORDS_MAX, ErrorCode, PROTOCOL_VERSION, ProtocolError } from '../protocol/index.js';
 import type {
   CommitRequest,
+  ConfigureGroupRequest,
+  ConfigureGroupResult,
   DescribeTopicResult,
+  ExtendRequest,
+  ExtendResult,
   GroupDescription,
   HelloRequest,
   HelloResult,
+  NackRequest,
   ProduceBatchRequest,
   ProduceRequest,
   Request,
   SeekRequest,
 } from '../protocol/index.js';
 import type { TokenChecker } from './auth-tokens.js';
+import { requireOtherTopic } from './dead-letters.js';
 import type { BrokerEngine } from './engine-port.js';
 import type { FetchHandler } from './fetch-handler.js';
 import type { GroupRegistry } from './group-registry.js';
@@ -81,6 +87,12 @@ export class Dispatcher {
         return this.describeTopic(request.topic);
       case 'seek':
         return this.seek(request);
+      case 'nack':
+        return this.nack(request, session);
+      case 'extend':
+        return this.extend(request, session);
+      case 'configureGroup':
+        return this.configureGroup(request);
     }
   }
 
@@ -143,7 +155,7 @@ export class Dispatcher {
   private async commit(request: CommitRequest, session: Session): Promise<object> {
     this.requireTopic(request.topic, request.id);
     const entry = await this.ctx.groups.get(request.topic, request.group);
-    entry.group.ack(session.id, request.offset);
+    entry.group.ack(session.id, request.offset, request.seenHandOutId);
     const committed = await this.ctx.groups.persist(entry);
     this.ctx.metrics.committed(request.topic, request.group);
     return { committed };
@@ -197,9 +209,38 @@ export class Dispatcher {
     return { offset: target };
   }
 
+  private async nack(request: NackRequest, session: Session): Promise<object> {
+    this.requireTopic(request.topic, request.id);
+    const entry = await this.ctx.groups.get(request.topic, request.group);
+    if (!this.ctx.groups.nack(entry, session.id, request.offset, request.delayMs ?? 0, request.reason)) {
+      throw notLeased(request.topic, request.group, request.offset, request.id);
+    }
+    return {};
+  }
+
+  private async extend(request: ExtendRequest, session: Session): Promise<ExtendResult> {
+    this.requireTopic(request.topic, request.id);
+    const entry = await this.ctx.groups.get(request.topic, request.group);
+    const expiresAtMs = this.ctx.groups.extend(entry, session.id, request.offset, request.ms);
+    if (expiresAtMs === undefined) throw notLeased(request.topic, request.group, request.offset, request.id);
+    return { expiresAtMs };
+  }
+
+  private async configureGroup(request: ConfigureGroupRequest): Promise<ConfigureGroupResult> {
+    this.requireTopic(request.topic, request.id);
+    requireOtherTopic(request.topic, request.deadLetterTopic, request.id);
+    const entry = await this.ctx.groups.get(request.topic, request.group);
+    const policy = entry.group.configure(request.maxDeliveries, request.deadLetterTopic);
+    return { maxDeliveries: policy.maxDeliveries, deadLetterTopic: policy.deadLetterTopic };
+  }
+
   private requireTopic(topic: string, requestId: number): void {
     if (!this.ctx.engine.hasTopic(topic)) {
       throw new ProtocolError(ErrorCode.NOT_FOUND, `topic "${topic}" does not exist`, { requestId });
     }
   }
+}
+
+function notLeased(topic: string, group: string, offset: number, requestId: number): ProtocolError {
+  return new ProtocolError(ErrorCode.NOT_LEASED, `${topic}@${offset} is not leased to this connection in group "${group}"`, { requestId });
 }

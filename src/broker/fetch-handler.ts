@@ -13,6 +13,7 @@
 import { FETCH_RECORDS_MAX } from '../protocol/index.js';
 import type { FetchedRecord, FetchRequest, FetchResult } from '../protocol/index.js';
 import type { HandOut } from './consumer-group.js';
+import { requireOtherTopic } from './dead-letters.js';
 import type { BrokerEngine } from './engine-port.js';
 import { countWithinBudget, readBytesFor } from './fetch-budget.js';
 import type { GroupRegistry } from './group-registry.js';
@@ -64,11 +65,15 @@ export class FetchHandler {
         if (admitted !== undefined) await admitted;
         let records: FetchedRecord[];
         let highWatermark: number;
+        let handOutId: number | undefined;
         try {
-          records =
-            request.group === undefined
-              ? await this.readPlain(request.topic, request.offset ?? 0, maxRecords, maxBytes)
-              : await this.handOut(request.topic, request.group, maxRecords, maxBytes, session, request.ackTimeoutMs);
+          if (request.group === undefined) {
+            records = await this.readPlain(request.topic, request.offset ?? 0, maxRecords, maxBytes);
+          } else {
+            const handed = await this.handOut(request, request.group, maxRecords, maxBytes, session);
+            records = handed.records;
+            handOutId = handed.handOutId;
+          }
           highWatermark = await ctx.highWatermarks.get(request.topic);
         } finally {
           session.replyBudget.release(maxBytes);
@@ -76,7 +81,7 @@ export class FetchHandler {
         const remainingMs = deadlineMs - ctx.now();
         if (records.length > 0 || waiter === undefined || remainingMs <= 0 || session.closed || ctx.isStopping()) {
           ctx.metrics.fetched(request.topic, records);
-          return { records, highWatermark };
+          return handOutId === undefined ? { records, highWatermark } : { records, highWatermark, handOutId };
         }
         await waiter.wait(remainingMs);
       } finally {
@@ -97,27 +102,27 @@ export class FetchHandler {
     return records;
   }
 
-  /** Hands the next records of `group` to `session`, leased. */
-  private async handOut(
-    topic: string,
-    groupName: string,
-    maxRecords: number,
-    maxBytes: number,
-    session: Session,
-    leaseMs: number | undefined,
-  ): Promise<FetchedRecord[]> {
+  /**
+   * Hands the next records of `group` to `session`, leased. A fetch carrying `maxDeliveries` sets the
+   * group's dead-letter policy when it has none yet (first use).
+   */
+  private async handOut(request: FetchRequest, groupName: string, maxRecords: number, maxBytes: number, session: Session): Promise<GroupHandOut> {
     const { engine, groups, highWatermarks } = this.ctx;
-    if (!engine.hasTopic(topic)) return [];
+    const topic = request.topic;
+    const leaseMs = request.ackTimeoutMs;
+    if (!engine.hasTopic(topic)) return nothingHandedOut();
+    if (request.maxDeliveries !== undefined) requireOtherTopic(topic, request.deadLetterTopic, request.id);
     const entry = await groups.get(topic, groupName);
     const highWatermark = await highWatermarks.get(topic);
     const group = entry.group;
-    group.expire(this.ctx.now());
+    if (request.maxDeliveries !== undefined && !group.hasPolicy) group.configure(request.maxDeliveries, request.deadLetterTopic);
+    groups.expire(entry);
     const capacity = Math.min(maxRecords, GROUP_IN_FLIGHT_MAX - group.inFlight);
-    if (capacity <= 0) return [];
+    if (capacity <= 0) return nothingHandedOut();
 
     // Reserve synchronously (see the file comment); the reservation holds the cursor down meanwhile.
     const handOut = group.beginHandOut(capacity, highWatermark);
-    if (handOut === undefined) return [];
+    if (handOut === undefined) return nothingHandedOut();
     let read: ReservedRead;
     try {
       read = await this.readReserved(topic, handOut, maxBytes);
@@ -126,12 +131,14 @@ export class FetchHandler {
       throw error;
     }
     // From here to the end: no await, so leases, put-backs and the end of the hand-out are atomic.
-    if (!group.endHandOut(handOut)) return []; // a seek moved the group meanwhile
+    if (!group.endHandOut(handOut)) return nothingHandedOut(); // a seek moved the group meanwhile
     const records = read.records;
     records.length = session.closed ? 0 : countWithinBudget(records, maxBytes);
     const settled = read.gone;
+    group.forgetCounts(settled);
+    const handOutId = records.length > 0 ? groups.nextHandOutId() : undefined;
     for (const r of records) {
-      groups.lease(entry, r.offset, session.id, leaseMs);
+      groups.lease(entry, r.offset, session.id, leaseMs, handOutId);
       settled.add(r.offset);
     }
     // Redelivered records come first in `records` (readReserved reads them first).
@@ -139,7 +146,7 @@ export class FetchHandler {
     if (redelivered > 0) this.ctx.metrics.redelivered(topic, groupName, redelivered);
     // Reserved, not handed out and still in the log: back for redelivery (they are the lowest pending).
     group.putBack(reservedOffsets(handOut, settled));
-    return records;
+    return { records, handOutId };
   }
 
   /**
@@ -186,6 +193,16 @@ export class FetchHandler {
     if (entries.length > 0) this.ctx.highWatermarks.advance(topic, entries[entries.length - 1].offset + 1);
     return records;
   }
+}
+
+/** What a group fetch handed out: records, and the hand-out's id when there were any. */
+interface GroupHandOut {
+  records: FetchedRecord[];
+  handOutId: number | undefined;
+}
+
+function nothingHandedOut(): GroupHandOut {
+  return { records: [], handOutId: undefined };
 }
 
 /** What `readReserved` found. */

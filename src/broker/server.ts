@@ -17,6 +17,7 @@ import { Dispatcher } from './dispatcher.js';
 import type { BrokerEngine } from './engine-port.js';
 import { fetchBytesMax } from './fetch-budget.js';
 import { FetchHandler } from './fetch-handler.js';
+import { DeadLetterWriter } from './dead-letters.js';
 import { GroupRegistry } from './group-registry.js';
 import { HighWatermarks } from './high-watermarks.js';
 import { startHttpEndpoints } from './http-endpoints.js';
@@ -106,6 +107,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     now,
     logger,
     onRedeliverable: (topic) => waiters.notify(topic),
+    deadLetters: new DeadLetterWriter({ engine, codec, highWatermarks, waiters }),
   });
   const state = { stopping: false };
   const isStopping = (): boolean => state.stopping;

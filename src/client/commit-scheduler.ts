@@ -75,6 +75,20 @@ export class CommitScheduler {
     return this.flush();
   }
 
+  /**
+   * The message with this sequence left this connection's hands without being done (the broker took
+   * it back on `nack`): it no longer holds the wire offset down, and no later `done` may count it (a
+   * redelivered copy of the same offset is a new message).
+   */
+  release(sequence: number, offset: number): void {
+    for (let i = this.#head; i < this.#sequences.length; i++) {
+      if (this.#sequences[i] !== sequence) continue;
+      this.#offsets[i] = -1; // never given, so `done` ignores it
+      break;
+    }
+    this.#tracker.done(offset);
+  }
+
   /** Sends a commit if the wire offset moved; resolves as described above. */
   flush(): Promise<void> {
     const target = this.#tracker.commitOffset();

@@ -1,9 +1,11 @@
 import { WalrusError, ClientErrorCode } from './errors.js';
-import type { Headers, Message } from './types.js';
+import type { Headers, Message, NackOptions } from './types.js';
 
-/** What a message needs from its consumer: the commit path. */
+/** What a message needs from its consumer: the commit, nack and extend paths. */
 export interface MessageOwner {
   commitMessage(message: ConsumedMessage<unknown>): Promise<void>;
+  nackMessage(message: ConsumedMessage<unknown>, options: NackOptions): Promise<void>;
+  extendMessage(message: ConsumedMessage<unknown>, ms: number): Promise<void>;
 }
 
 /**
@@ -53,6 +55,16 @@ export class ConsumedMessage<T> implements Message<T> {
   /** See `Message.commit`. */
   commit(): Promise<void> {
     return this.#owner.commitMessage(this as ConsumedMessage<unknown>);
+  }
+
+  /** See `Message.nack`. */
+  nack(options: NackOptions = {}): Promise<void> {
+    return this.#owner.nackMessage(this as ConsumedMessage<unknown>, options);
+  }
+
+  /** See `Message.extend`. */
+  extend(ms: number): Promise<void> {
+    return this.#owner.extendMessage(this as ConsumedMessage<unknown>, ms);
   }
 }
 

@@ -2,11 +2,23 @@ import type { FetchedRecord } from '../protocol/index.js';
 import { CommitScheduler } from './commit-scheduler.js';
 import { ConsumedMessage, DeserializeError, type MessageOwner } from './consumed-message.js';
 import type { Connection } from './connection.js';
-import { AbortedError, clientError, ClientErrorCode, isRetriable } from './errors.js';
-import { BATCH_RECORDS_DEFAULT, BATCH_WAIT_MS_DEFAULT, CLOSE_TIMEOUT_MS_DEFAULT, FETCH_RECORDS_MAX, FETCH_RETRY_DELAY_MS, FETCH_WAIT_MS, RECORD_OVERHEAD_BYTES } from './limits.js';
+import { AbortedError, clientError, ClientErrorCode, isRetriable, WalrusError } from './errors.js';
+import {
+  ACK_TIMEOUT_MS_MAX,
+  ACK_TIMEOUT_MS_MIN,
+  BATCH_RECORDS_DEFAULT,
+  BATCH_WAIT_MS_DEFAULT,
+  CLOSE_TIMEOUT_MS_DEFAULT,
+  FETCH_RECORDS_MAX,
+  FETCH_RETRY_DELAY_MS,
+  FETCH_WAIT_MS,
+  NACK_DELAY_MS_MAX,
+  NACK_REASON_LENGTH_MAX,
+  RECORD_OVERHEAD_BYTES,
+} from './limits.js';
 import type { ConsumerSettings } from './options.js';
 import { RecordQueue } from './record-queue.js';
-import type { BatchesOptions, CloseOptions, Message, MessageBatch, MessagesOptions } from './types.js';
+import type { BatchesOptions, CloseOptions, Message, MessageBatch, MessagesOptions, NackOptions } from './types.js';
 
 /**
  * Group consumer: a long-poll fetch loop filling a byte-bounded buffer, drained by one reader at a
@@ -32,6 +44,8 @@ export class Consumer<T = Buffer> implements MessageOwner {
   /** Generation of the connection whose leases the buffer and commit state describe. */
   #generation = 0;
   #sequence = 0;
+  /** Highest `handOutId` of a fetch reply accepted on this generation; every commit carries it. */
+  #seenHandOutId = 0;
   #readerActive = false;
   /** A message was yielded and the reader has not asked for the next one yet. */
   #handlerActive = false;
@@ -55,8 +69,12 @@ export class Consumer<T = Buffer> implements MessageOwner {
     this.topic = settings.topic;
     this.group = settings.group;
     this.#onClosed = onClosed;
+    // seenHandOutId: a record given back by nack may already be on its way back to this connection;
+    // the broker must not count that unseen lease as acknowledged by a commit past its offset.
     this.#commits = new CommitScheduler((offset) =>
-      this.#connection.request('commit', { topic: this.topic, group: this.group, offset }).then(() => undefined),
+      this.#connection
+        .request('commit', { topic: this.topic, group: this.group, offset, seenHandOutId: this.#seenHandOutId })
+        .then(() => undefined),
     );
   }
 
@@ -143,6 +161,40 @@ export class Consumer<T = Buffer> implements MessageOwner {
     // A lease from an earlier connection is already released: the broker will redeliver the record.
     if (message.generation !== this.#generation || message.sequence < 0) return Promise.resolve();
     return this.#commits.done(message.sequence);
+  }
+
+  /**
+   * @internal The nack path of `msg.nack()`. The record stays "held" (the commit offset cannot pass
+   * it) until the broker answered, so a commit racing the nack can never acknowledge it.
+   */
+  async nackMessage(message: ConsumedMessage<unknown>, options: NackOptions): Promise<void> {
+    if (typeof options !== 'object' || options === null) throw clientError(ClientErrorCode.INVALID_ARGUMENT, 'nack() takes an options object');
+    const { delayMs, reason } = options;
+    if (delayMs !== undefined && (!Number.isSafeInteger(delayMs) || delayMs < 0 || delayMs > NACK_DELAY_MS_MAX)) {
+      throw clientError(ClientErrorCode.INVALID_ARGUMENT, `delayMs must be an integer in 0..${NACK_DELAY_MS_MAX}`);
+    }
+    if (reason !== undefined && (typeof reason !== 'string' || reason.length > NACK_REASON_LENGTH_MAX)) {
+      throw clientError(ClientErrorCode.INVALID_ARGUMENT, `reason must be a string of at most ${NACK_REASON_LENGTH_MAX} characters`);
+    }
+    // A lease from an earlier connection is already released: the broker will redeliver the record.
+    if (message.generation !== this.#generation || message.sequence < 0) return;
+    const generation = this.#generation;
+    await this.#connection.request('nack', { topic: this.topic, group: this.group, offset: message.offset, delayMs, reason });
+    if (generation !== this.#generation) return;
+    this.#commits.release(message.sequence, message.offset);
+    // The commit offset may move now that this record no longer holds it down.
+    this.#commits.flush().catch((error: Error) => (this.#failure ??= error));
+  }
+
+  /** @internal The extend path of `msg.extend()`. */
+  async extendMessage(message: ConsumedMessage<unknown>, ms: number): Promise<void> {
+    if (!Number.isSafeInteger(ms) || ms < ACK_TIMEOUT_MS_MIN || ms > ACK_TIMEOUT_MS_MAX) {
+      throw clientError(ClientErrorCode.INVALID_ARGUMENT, `ms must be an integer in ${ACK_TIMEOUT_MS_MIN}..${ACK_TIMEOUT_MS_MAX}`);
+    }
+    if (message.generation !== this.#generation || message.sequence < 0) {
+      throw new WalrusError('NOT_LEASED', `${this.topic}@${message.offset}: the connection that leased it is gone`, false);
+    }
+    await this.#connection.request('extend', { topic: this.topic, group: this.group, offset: message.offset, ms });
   }
 
   /**
@@ -313,11 +365,16 @@ export class Consumer<T = Buffer> implements MessageOwner {
             maxRecords: FETCH_RECORDS_MAX,
             maxWaitMs: FETCH_WAIT_MS,
             ackTimeoutMs: this.#settings.ackTimeoutMs,
+            maxDeliveries: this.#settings.maxDeliveries,
+            deadLetterTopic: this.#settings.deadLetterTopic,
           },
           { signal: abort.signal },
         );
         // A reply can only come on the connection it was sent on, so its leases are this generation's.
-        if (generation === this.#generation && !this.#closing) this.#accept(result.records, generation);
+        if (generation === this.#generation && !this.#closing) {
+          if (result.handOutId !== undefined && result.handOutId > this.#seenHandOutId) this.#seenHandOutId = result.handOutId;
+          this.#accept(result.records, generation);
+        }
       } catch (error) {
         if (this.#closing) return;
         if (!isRetriable(error)) {
@@ -365,6 +422,7 @@ export class Consumer<T = Buffer> implements MessageOwner {
 
   #resetLeases(generation: number): void {
     this.#generation = generation;
+    this.#seenHandOutId = 0;
     this.#buffer.clear();
     this.#commits.reset();
     this.#lastYielded = undefined;

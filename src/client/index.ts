@@ -34,6 +34,7 @@ export type {
   Message,
   MessageBatch,
   MessagesOptions,
+  NackOptions,
   ProducerOptions,
   ProducerRecord,
   ReconnectOptions,

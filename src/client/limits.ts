@@ -57,6 +57,13 @@ export const ACK_TIMEOUT_MS_MIN = 100;
 /** Largest lease: a dead member's records must come back within a day. */
 export const ACK_TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
 
+/** Largest `maxDeliveries` (the broker's cap). */
+export const DELIVERIES_MAX = 1_000_000;
+
+/** Longest `nack` delay and longest reason (the broker's caps). */
+export const NACK_DELAY_MS_MAX = 24 * 60 * 60 * 1000;
+export const NACK_REASON_LENGTH_MAX = 1024;
+
 /** First reconnect delay. */
 export const RECONNECT_INITIAL_DELAY_MS_DEFAULT = 100;
 /** Reconnect delay cap; a restarted broker is found within this plus jitter. */

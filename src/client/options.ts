@@ -39,6 +39,9 @@ export interface ConsumerSettings<T> {
   readonly ackTimeoutMs: number | undefined;
   readonly autoCommit: boolean;
   readonly deserializer: Deserializer<T> | undefined;
+  /** Undefined unless the caller asked (then the group's own policy applies). */
+  readonly maxDeliveries: number | undefined;
+  readonly deadLetterTopic: string | undefined;
 }
 
 /** Topic and group names: the broker's rule, checked here so typos fail before a round trip. */
@@ -150,8 +153,12 @@ export function resolveProducerOptions<T>(options: ProducerOptions<T> = {}): Pro
 export function resolveConsumerOptions<T>(options: ConsumerOptions<T>): ConsumerSettings<T> {
   if (typeof options !== 'object' || options === null) throw invalid('consumer() takes an options object');
   if (options.autoCommit !== undefined && typeof options.autoCommit !== 'boolean') throw invalid('autoCommit must be a boolean');
+  const topic = validateName('topic', options.topic);
+  const deadLetterTopic = options.deadLetterTopic === undefined ? undefined : validateName('topic', options.deadLetterTopic);
+  if (deadLetterTopic !== undefined && options.maxDeliveries === undefined) throw invalid('deadLetterTopic needs maxDeliveries');
+  if (deadLetterTopic === topic) throw invalid('deadLetterTopic must differ from topic');
   return Object.freeze({
-    topic: validateName('topic', options.topic),
+    topic,
     group: validateName('group', options.group),
     maxBufferedBytes: integerIn('maxBufferedBytes', options.maxBufferedBytes, limits.BUFFERED_BYTES_DEFAULT, 1, limits.BUFFERED_BYTES_MAX),
     ackTimeoutMs:
@@ -160,5 +167,8 @@ export function resolveConsumerOptions<T>(options: ConsumerOptions<T>): Consumer
         : integerIn('ackTimeoutMs', options.ackTimeoutMs, limits.ACK_TIMEOUT_MS_DEFAULT, limits.ACK_TIMEOUT_MS_MIN, limits.ACK_TIMEOUT_MS_MAX),
     autoCommit: options.autoCommit ?? false,
     deserializer: optionalFunction<Deserializer<T>>('deserializer', options.deserializer),
+    maxDeliveries:
+      options.maxDeliveries === undefined ? undefined : integerIn('maxDeliveries', options.maxDeliveries, 1, 1, limits.DELIVERIES_MAX),
+    deadLetterTopic,
   });
 }

@@ -95,6 +95,15 @@ export interface ConsumerOptions<T = Buffer> {
   ackTimeoutMs?: number;
   /** Commit each message when the loop asks for the next one (i.e. after the handler). Default false. */
   autoCommit?: boolean;
+  /**
+   * Dead-letter policy sent with each fetch, applied by the broker when the group has none yet (the
+   * first member to ask sets it; `configureGroup` changes it): a record handed out this many times
+   * without a commit (lease expired, nacked, connection lost) is copied to `deadLetterTopic` and
+   * acknowledged. 1 … 1,000,000. Default: unlimited deliveries.
+   */
+  maxDeliveries?: number;
+  /** Where dead letters go (with `maxDeliveries`). Default `<topic>.dlq`. */
+  deadLetterTopic?: string;
   /** Turns record bytes into values; without it `value` is the raw `Buffer`. */
   deserializer?: Deserializer<T>;
 }
@@ -114,6 +123,27 @@ export interface Message<T = Buffer> {
    * yet (an earlier record still held) or the connection that leased it is gone (it will be redelivered).
    */
   commit(): Promise<void>;
+  /**
+   * "Give this one back": the broker hands it out again (to any member, possibly this one) after
+   * `delayMs`, or dead-letters it when it reached the group's `maxDeliveries`. Does not acknowledge
+   * anything else. Resolves once the broker took it back, or at once when the connection that leased
+   * it is gone (it will be redelivered anyway). Rejects with `NOT_LEASED` when the lease already ended.
+   */
+  nack(options?: NackOptions): Promise<void>;
+  /**
+   * Keeps this message's lease for `ms` from now (100 … 86,400,000) instead of its fetch's
+   * `ackTimeoutMs`, for a handler that needs longer. Rejects with `NOT_LEASED` when the lease
+   * already ended (expired, committed, nacked, or its connection dropped).
+   */
+  extend(ms: number): Promise<void>;
+}
+
+/** Options of `msg.nack()`. */
+export interface NackOptions {
+  /** Wait before the record may be handed out again; 0 … 86,400,000. Default 0. */
+  delayMs?: number;
+  /** Why; the broker keeps it as the record's last reason (`walrus.dlq.reason` if dead-lettered). ≤ 1,024 characters. */
+  reason?: string;
 }
 
 /** Options of `consumer.messages()`. */

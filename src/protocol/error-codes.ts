@@ -29,6 +29,7 @@ export const ErrorCodes = {
   BATCH_TOO_LARGE: row('BATCH_TOO_LARGE', false, false, 'A produceBatch has more than 2,000 records or too many bytes.'),
   RECORD_TOO_LARGE: row('RECORD_TOO_LARGE', false, false, 'One record exceeds the largest entry the log stores.'),
   NOT_FOUND: row('NOT_FOUND', false, false, 'The topic (or group) does not exist.'),
+  NOT_LEASED: row('NOT_LEASED', false, false, 'nack or extend named a record not leased to this connection in this group.'),
   STORAGE_FULL: row('STORAGE_FULL', true, false, 'The broker\'s disk is full; nothing of this request was written.'),
   STORAGE_ERROR: row('STORAGE_ERROR', true, false, 'An I/O error in the log; the request may be retried.'),
   CORRUPT_DATA: row('CORRUPT_DATA', false, false, 'Stored data failed its checksum where valid data must be.'),

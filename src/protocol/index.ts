@@ -14,6 +14,9 @@ export {
   FETCH_WAIT_MS_MAX,
   ACK_TIMEOUT_MS_MIN,
   ACK_TIMEOUT_MS_MAX,
+  DELIVERIES_MAX,
+  NACK_DELAY_MS_MAX,
+  NACK_REASON_LENGTH_MAX,
   HEADERS_COUNT_MAX,
   HEADER_NAME_BYTES_MAX,
   NAME_LENGTH_MAX,
@@ -25,7 +28,7 @@ export { FrameDecoder, createUnpackr } from './frame-decoder.js';
 export type { FrameDecoderOptions } from './frame-decoder.js';
 export { MsgpackWriter } from './msgpack-writer.js';
 export { validateRequest, isValidName, isValidGroupName } from './validate-request.js';
-export { Op } from './messages.js';
+export { Op, DeadLetterHeader } from './messages.js';
 export type {
   Headers,
   RequestBase,
@@ -41,6 +44,9 @@ export type {
   DescribeTopicRequest,
   SeekTarget,
   SeekRequest,
+  NackRequest,
+  ExtendRequest,
+  ConfigureGroupRequest,
   Request,
   HelloResult,
   ProduceResult,
@@ -54,6 +60,9 @@ export type {
   GroupDescription,
   DescribeTopicResult,
   SeekResult,
+  NackResult,
+  ExtendResult,
+  ConfigureGroupResult,
   ResultByOp,
   WireError,
   OkResponse,

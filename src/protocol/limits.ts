@@ -35,6 +35,15 @@ export const FETCH_WAIT_MS_MAX = 5 * 60 * 1000;
 export const ACK_TIMEOUT_MS_MIN = 10;
 export const ACK_TIMEOUT_MS_MAX = 24 * 60 * 60 * 1000;
 
+/** Largest `maxDeliveries` of a group; counts are in-memory integers, the cap only rejects nonsense. */
+export const DELIVERIES_MAX = 1_000_000;
+
+/** Longest `nack.delayMs`: a nacked record is parked like a lease, so the lease ceiling applies. */
+export const NACK_DELAY_MS_MAX = ACK_TIMEOUT_MS_MAX;
+
+/** Characters of `nack.reason` kept (it travels in a dead-letter header). */
+export const NACK_REASON_LENGTH_MAX = 1024;
+
 /** Headers on one record; headers are metadata, not a second payload. */
 export const HEADERS_COUNT_MAX = 64;
 

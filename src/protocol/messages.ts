@@ -17,9 +17,25 @@ export const Op = {
   listTopics: 'listTopics',
   describeTopic: 'describeTopic',
   seek: 'seek',
+  nack: 'nack',
+  extend: 'extend',
+  configureGroup: 'configureGroup',
 } as const;
 /** An op name. */
 export type Op = (typeof Op)[keyof typeof Op];
+
+/**
+ * Headers the broker adds to a record's copy in a dead-letter topic (string values; offsets and
+ * counts in decimal). They replace same-named headers of the original; other headers are kept.
+ */
+export const DeadLetterHeader = {
+  topic: 'walrus.dlq.topic',
+  group: 'walrus.dlq.group',
+  offset: 'walrus.dlq.offset',
+  timestamp: 'walrus.dlq.timestamp',
+  deliveries: 'walrus.dlq.deliveries',
+  reason: 'walrus.dlq.reason',
+} as const;
 
 /** Record headers: names to UTF-8 strings or bytes. */
 export type Headers = Record<string, string | Uint8Array>;
@@ -70,6 +86,13 @@ export interface FetchRequest extends RequestBase {
   maxWaitMs?: number;
   /** With `group`: lease length for the records handed out by this fetch (default: the broker's). */
   ackTimeoutMs?: number;
+  /**
+   * With `group`: the group's `maxDeliveries`, applied only while the group has none configured
+   * (first use); `configureGroup` changes it later.
+   */
+  maxDeliveries?: number;
+  /** With `group` and `maxDeliveries`: the dead-letter topic (default `<topic>.dlq`), same first-use rule. */
+  deadLetterTopic?: string;
 }
 
 /** Acknowledges every record this connection was given in `group` below `offset`. */
@@ -78,6 +101,12 @@ export interface CommitRequest extends RequestBase {
   topic: string;
   group: string;
   offset: number;
+  /**
+   * Only records handed out by group fetches with `handOutId` ≤ this are acknowledged (default: all):
+   * a client that gave a record back (`nack`) passes the highest `handOutId` it has processed, so a
+   * redelivery still in flight to it is never acknowledged unseen.
+   */
+  seenHandOutId?: number;
 }
 
 /** Creates a topic; succeeds (created: false) when it already exists. */
@@ -114,6 +143,36 @@ export interface SeekRequest extends RequestBase {
   to: SeekTarget;
 }
 
+/** Gives back a record this connection holds; it is handed out again after `delayMs` (default 0). */
+export interface NackRequest extends RequestBase {
+  op: 'nack';
+  topic: string;
+  group: string;
+  offset: number;
+  delayMs?: number;
+  /** Why; kept as the record's last reason (a dead-letter header). */
+  reason?: string;
+}
+
+/** Makes the lease of a record this connection holds end `ms` from now. */
+export interface ExtendRequest extends RequestBase {
+  op: 'extend';
+  topic: string;
+  group: string;
+  offset: number;
+  ms: number;
+}
+
+/** Sets a group's dead-letter policy (replaces what a fetch set on first use). */
+export interface ConfigureGroupRequest extends RequestBase {
+  op: 'configureGroup';
+  topic: string;
+  group: string;
+  /** 0 = unlimited (never dead-letter). */
+  maxDeliveries: number;
+  deadLetterTopic?: string;
+}
+
 /** Any valid request. */
 export type Request =
   | HelloRequest
@@ -125,7 +184,10 @@ export type Request =
   | DeleteTopicRequest
   | ListTopicsRequest
   | DescribeTopicRequest
-  | SeekRequest;
+  | SeekRequest
+  | NackRequest
+  | ExtendRequest
+  | ConfigureGroupRequest;
 
 /** `hello` reply. */
 export interface HelloResult {
@@ -166,6 +228,8 @@ export interface FetchResult {
   records: FetchedRecord[];
   /** Offset the next produced record will get (one past the last record). */
   highWatermark: number;
+  /** Group fetches that handed out records: this hand-out's id, increasing per broker (see `commit.seenHandOutId`). */
+  handOutId?: number;
 }
 
 /** `commit` reply: the group's persisted cursor (lowest offset not yet acknowledged). */
@@ -211,6 +275,21 @@ export interface SeekResult {
   offset: number;
 }
 
+/** `nack` reply. */
+export type NackResult = Record<string, never>;
+
+/** `extend` reply: when the lease now ends (broker clock, ms since the epoch). */
+export interface ExtendResult {
+  expiresAtMs: number;
+}
+
+/** `configureGroup` reply: the group's policy now in force. */
+export interface ConfigureGroupResult {
+  /** 0 = unlimited. */
+  maxDeliveries: number;
+  deadLetterTopic: string;
+}
+
 /** Maps each op to its reply fields. */
 export interface ResultByOp {
   hello: HelloResult;
@@ -223,6 +302,9 @@ export interface ResultByOp {
   listTopics: ListTopicsResult;
   describeTopic: DescribeTopicResult;
   seek: SeekResult;
+  nack: NackResult;
+  extend: ExtendResult;
+  configureGroup: ConfigureGroupResult;
 }
 
 /** The `error` field of a failed response. */

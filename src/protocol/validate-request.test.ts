@@ -105,4 +105,22 @@ describe('validateRequest', () => {
     expect(isValidName('...')).toBe(true);
     expect(isValidName(3)).toBe(false);
   });
+
+  it('checks nack, extend, configureGroup and the fetch dead-letter fields', () => {
+    expect(validateRequest({ id: 1, op: 'nack', topic: 't', group: 'g', offset: 3 })).toMatchObject({ op: 'nack', offset: 3 });
+    expect(validateRequest({ id: 1, op: 'nack', topic: 't', group: 'g', offset: 3, delayMs: 50, reason: 'r' })).toMatchObject({ delayMs: 50, reason: 'r' });
+    expect(codeOf({ id: 2, op: 'nack', topic: 't', group: 'g' })).toEqual({ code: ErrorCode.INVALID_REQUEST, requestId: 2 });
+    expect(codeOf({ id: 2, op: 'nack', topic: 't', group: 'g', offset: 0, delayMs: 24 * 3600 * 1000 + 1 }).code).toBe(ErrorCode.INVALID_REQUEST);
+    expect(codeOf({ id: 2, op: 'nack', topic: 't', group: 'g', offset: 0, reason: 'x'.repeat(1025) }).code).toBe(ErrorCode.INVALID_REQUEST);
+    expect(codeOf({ id: 2, op: 'nack', topic: 't', group: '__g', offset: 0 }).code).toBe(ErrorCode.INVALID_GROUP);
+    expect(validateRequest({ id: 1, op: 'extend', topic: 't', group: 'g', offset: 0, ms: 10 })).toMatchObject({ ms: 10 });
+    expect(codeOf({ id: 3, op: 'extend', topic: 't', group: 'g', offset: 0, ms: 9 }).code).toBe(ErrorCode.INVALID_REQUEST);
+    expect(codeOf({ id: 3, op: 'extend', topic: 't', group: 'g', offset: 0 }).code).toBe(ErrorCode.INVALID_REQUEST);
+    expect(validateRequest({ id: 1, op: 'configureGroup', topic: 't', group: 'g', maxDeliveries: 0 })).toMatchObject({ maxDeliveries: 0 });
+    expect(codeOf({ id: 4, op: 'configureGroup', topic: 't', group: 'g', maxDeliveries: 1_000_001 }).code).toBe(ErrorCode.INVALID_REQUEST);
+    expect(codeOf({ id: 4, op: 'configureGroup', topic: 't', group: 'g', maxDeliveries: 1, deadLetterTopic: '../x' }).code).toBe(ErrorCode.INVALID_TOPIC);
+    expect(validateRequest({ id: 1, op: 'fetch', topic: 't', group: 'g', maxDeliveries: 3, deadLetterTopic: 'dead' })).toMatchObject({ maxDeliveries: 3, deadLetterTopic: 'dead' });
+    expect(codeOf({ id: 5, op: 'fetch', topic: 't', group: 'g', maxDeliveries: 0 }).code).toBe(ErrorCode.INVALID_REQUEST);
+    expect(validateRequest({ id: 1, op: 'fetch', topic: 't', offset: 0, maxDeliveries: 3 })).toMatchObject({ maxDeliveries: undefined });
+  });
 });

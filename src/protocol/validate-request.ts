@@ -10,10 +10,13 @@ import {
   ACK_TIMEOUT_MS_MIN,
   BATCH_RECORDS_MAX,
   CLIENT_ID_LENGTH_MAX,
+  DELIVERIES_MAX,
   FETCH_RECORDS_MAX,
   FETCH_WAIT_MS_MAX,
   HEADER_NAME_BYTES_MAX,
   HEADERS_COUNT_MAX,
+  NACK_DELAY_MS_MAX,
+  NACK_REASON_LENGTH_MAX,
   NAME_LENGTH_MAX,
 } from './limits.js';
 import type { FetchRequest, Headers, ProduceRecord, Request, SeekTarget } from './messages.js';
@@ -88,6 +91,8 @@ export function validateRequest(message: Fields): Request {
         maxRecords: v.optionalUint('maxRecords'),
         maxWaitMs: v.optionalUint('maxWaitMs'),
         ackTimeoutMs: v.optionalUint('ackTimeoutMs'),
+        maxDeliveries: v.optionalUint('maxDeliveries'),
+        deadLetterTopic: v.optionalTopic('deadLetterTopic'),
       };
       if (request.group === undefined && request.offset === undefined) throw invalid(id, 'fetch needs offset or group');
       if (request.group !== undefined && request.offset !== undefined) throw invalid(id, 'fetch takes offset or group, not both');
@@ -105,10 +110,18 @@ export function validateRequest(message: Fields): Request {
         // Meaningless without a group; dropped rather than refused so a client may always send it.
         if (request.group === undefined) request.ackTimeoutMs = undefined;
       }
+      if (request.maxDeliveries !== undefined && (request.maxDeliveries < 1 || request.maxDeliveries > DELIVERIES_MAX)) {
+        throw invalid(id, `maxDeliveries must be in 1..${DELIVERIES_MAX}`);
+      }
+      if (request.group === undefined) {
+        // Group policy without a group: dropped like ackTimeoutMs.
+        request.maxDeliveries = undefined;
+        request.deadLetterTopic = undefined;
+      }
       return request;
     }
     case 'commit':
-      return { op, id, topic: v.topic(), group: v.group(), offset: v.uint('offset') };
+      return { op, id, topic: v.topic(), group: v.group(), offset: v.uint('offset'), seenHandOutId: v.optionalUint('seenHandOutId') };
     case 'createTopic':
     case 'deleteTopic':
     case 'describeTopic':
@@ -117,6 +130,38 @@ export function validateRequest(message: Fields): Request {
       return { op, id };
     case 'seek':
       return { op, id, topic: v.topic(), group: v.group(), to: readSeekTarget(message.to, id) };
+    case 'nack': {
+      const request = {
+        op,
+        id,
+        topic: v.topic(),
+        group: v.group(),
+        offset: v.uint('offset'),
+        delayMs: v.optionalUint('delayMs'),
+        reason: v.optionalString('reason', NACK_REASON_LENGTH_MAX),
+      } as const;
+      if (request.delayMs !== undefined && request.delayMs > NACK_DELAY_MS_MAX) throw invalid(id, `delayMs must be at most ${NACK_DELAY_MS_MAX}`);
+      return request;
+    }
+    case 'extend': {
+      const request = { op, id, topic: v.topic(), group: v.group(), offset: v.uint('offset'), ms: v.uint('ms') } as const;
+      if (request.ms < ACK_TIMEOUT_MS_MIN || request.ms > ACK_TIMEOUT_MS_MAX) {
+        throw invalid(id, `ms must be in ${ACK_TIMEOUT_MS_MIN}..${ACK_TIMEOUT_MS_MAX}`);
+      }
+      return request;
+    }
+    case 'configureGroup': {
+      const request = {
+        op,
+        id,
+        topic: v.topic(),
+        group: v.group(),
+        maxDeliveries: v.uint('maxDeliveries'),
+        deadLetterTopic: v.optionalTopic('deadLetterTopic'),
+      } as const;
+      if (request.maxDeliveries > DELIVERIES_MAX) throw invalid(id, `maxDeliveries must be in 0..${DELIVERIES_MAX} (0 = unlimited)`);
+      return request;
+    }
     default:
       throw new ProtocolError(ErrorCode.UNKNOWN_OP, `unknown op ${JSON.stringify(op.slice(0, 64))}`, { requestId: id });
   }
@@ -208,6 +253,17 @@ class FieldReader {
     if (typeof topic !== 'string') throw invalid(this.id, 'topic must be a string');
     if (!isValidName(topic)) {
       throw new ProtocolError(ErrorCode.INVALID_TOPIC, `invalid topic name ${JSON.stringify(topic.slice(0, 300))}: use 1-249 of [A-Za-z0-9._-], not "." or ".."`, { requestId: this.id });
+    }
+    return topic;
+  }
+
+  /** An optional field holding a topic name (e.g. `deadLetterTopic`). */
+  optionalTopic(name: string): string | undefined {
+    const topic = this.fields[name];
+    if (topic === undefined || topic === null) return undefined;
+    if (typeof topic !== 'string') throw invalid(this.id, `${name} must be a string`);
+    if (!isValidName(topic)) {
+      throw new ProtocolError(ErrorCode.INVALID_TOPIC, `invalid ${name} ${JSON.stringify(topic.slice(0, 300))}: use 1-249 of [A-Za-z0-9._-], not "." or ".."`, { requestId: this.id });
     }
     return topic;
   }
