@@ -4,11 +4,13 @@
  * the I/O backend, /healthz and /readyz. Then two in-process brokers, to show each serves only its
  * own numbers (a registry per broker, not prom-client's global one).
  */
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../../src/broker/index.js';
-import { bin, lazyTempDir, RawClient, startDaemon, tempDir } from './harness.js';
+import { bin, daemonCommand, lazyTempDir, RawClient, startDaemon, tempDir } from './harness.js';
 import type { Daemon } from './harness.js';
 
 /** GET on the metrics port: status and body. */
@@ -156,6 +158,43 @@ describe('metrics of two brokers in one process', () => {
     } finally {
       await Promise.all([a.stop(), b.stop(), off.stop()]);
       for (const d of dirs) d.cleanup();
+    }
+  });
+});
+
+describe('--metrics-port on the command line', () => {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [...daemonCommand(), ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, WALRUS_METRICS_PORT: '' }, timeout: 30_000 });
+
+  it('is documented in --help and rejects bad values with exit code 1', () => {
+    expect(run(['--help']).stdout).toContain('--metrics-port');
+    const dir = tempDir();
+    try {
+      for (const value of ['x', '65536', '-1']) {
+        const out = run(['--data-dir', dir.path, '--port', '0', '--metrics-port', value]);
+        expect(out.status, value).toBe(1);
+        expect(out.stdout).toContain('failed to start');
+      }
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('falls back to WALRUS_METRICS_PORT', async () => {
+    const dir = tempDir();
+    const previous = process.env.WALRUS_METRICS_PORT;
+    process.env.WALRUS_METRICS_PORT = '0';
+    try {
+      const daemon = await startDaemon(dir.path);
+      const listening = daemon.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'listening');
+      expect(typeof listening?.metricsPort).toBe('number');
+      expect((await get(listening?.metricsPort as number, '/healthz')).status).toBe(200);
+      expect(await daemon.terminate()).toBe(0);
+    } finally {
+      if (previous === undefined) delete process.env.WALRUS_METRICS_PORT;
+      else process.env.WALRUS_METRICS_PORT = previous;
+      dir.cleanup();
     }
   });
 });
