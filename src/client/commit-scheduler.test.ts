@@ -103,4 +103,23 @@ describe('CommitScheduler', () => {
     replies[0].resolve();
     await done;
   });
+
+  it('a released (nacked) message no longer holds the offset down, and a later done() does not count it', async () => {
+    const { scheduler, sent, replies } = harness();
+    giveAndYield(scheduler, [0, 1, 2]);
+    scheduler.release(1, 1);
+    const first = scheduler.done(2); // 0 and 2 done; 1 was given back
+    expect(sent).toEqual([3]);
+    replies[0].resolve();
+    await first;
+    // The broker handed 1 back to this connection: a new message, pending until done.
+    expect(scheduler.give(1)).toBe(true);
+    scheduler.yielded(3, 1);
+    expect(scheduler.unfinishedCount).toBe(1);
+    const second = scheduler.done(3);
+    expect(sent).toEqual([3, 3]);
+    replies[1].resolve();
+    await second;
+    expect(scheduler.unfinishedCount).toBe(0);
+  });
 });

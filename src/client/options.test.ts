@@ -61,6 +61,22 @@ describe('resolveConsumerOptions', () => {
     );
     expect(() => resolveConsumerOptions({ topic: 't', group: 'g', ackTimeoutMs: 99 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTION' }));
   });
+
+  it('takes maxDeliveries 1 … 1,000,000 and a dead-letter topic other than the topic', () => {
+    expect(resolveConsumerOptions({ topic: 't', group: 'g' })).toMatchObject({ maxDeliveries: undefined, deadLetterTopic: undefined });
+    expect(resolveConsumerOptions({ topic: 't', group: 'g', maxDeliveries: 1_000_000, deadLetterTopic: 'dead' })).toMatchObject({
+      maxDeliveries: 1_000_000,
+      deadLetterTopic: 'dead',
+    });
+    const invalid = expect.objectContaining({ code: 'INVALID_OPTION' });
+    expect(() => resolveConsumerOptions({ topic: 't', group: 'g', maxDeliveries: 0 })).toThrow(invalid);
+    expect(() => resolveConsumerOptions({ topic: 't', group: 'g', maxDeliveries: 1_000_001 })).toThrow(invalid);
+    expect(() => resolveConsumerOptions({ topic: 't', group: 'g', maxDeliveries: 2, deadLetterTopic: 't' })).toThrow(invalid);
+    expect(() => resolveConsumerOptions({ topic: 't', group: 'g', deadLetterTopic: 'dead' })).toThrow(invalid);
+    expect(() => resolveConsumerOptions({ topic: 't', group: 'g', maxDeliveries: 2, deadLetterTopic: '../x' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
 });
 
 describe('validateName', () => {

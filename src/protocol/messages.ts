@@ -255,7 +255,7 @@ export interface GroupDescription {
   group: string;
   /** Persisted cursor: the lowest offset not yet acknowledged. */
   committed: number;
-  /** Records handed out and leased, not yet acknowledged. */
+  /** Records handed out and leased, not yet acknowledged (records parked by a delayed nack included). */
   inFlight: number;
   /** highWatermark - committed. */
   lag: number;
