@@ -40,11 +40,14 @@ export interface MetricsRecorder {
   redelivered(topic: string, group: string, records: number): void;
   /** Forgets the counters of a deleted topic. */
   topicDeleted(topic: string): void;
+  /** The engine finished a group fdatasync that took `durationMs`. */
+  synced(durationMs: number): void;
 }
 
 /** Metrics off: every call is empty. */
 export const NO_METRICS: MetricsRecorder = Object.freeze({
   startTimer: () => 0,
+  synced: () => {},
   requestFinished: () => {},
   requestFailed: () => {},
   produced: () => {},
@@ -115,6 +118,7 @@ export class BrokerMetrics implements MetricsRecorder {
   private readonly requestErrors: Counter<'op' | 'code'>;
   private readonly requestSeconds: LatencyHistogram;
   private readonly appendDurableSeconds: LatencyHistogram;
+  private readonly fdatasyncSeconds: LatencyHistogram;
   private readonly groupLag: Gauge<'topic' | 'group'>;
   private readonly groupInFlight: Gauge<'topic' | 'group'>;
   private readonly topicDiskBytes: Gauge<'topic'>;
@@ -150,6 +154,11 @@ export class BrokerMetrics implements MetricsRecorder {
       'Time from the broker handing a produce to the engine until the engine acknowledges it (includes the group fdatasync under --fsync sync-each)',
       APPEND_SECONDS_BUCKETS,
     );
+    this.fdatasyncSeconds = new LatencyHistogram(
+      'walrus_fdatasync_seconds',
+      'Wall time of one group fdatasync of the engine (all files touched by a commit cycle, synced in parallel)',
+      APPEND_SECONDS_BUCKETS,
+    );
     this.groupLag = gauge('walrus_group_lag_records', 'Records between the group committed cursor and the end of the topic', ['topic', 'group']);
     this.groupInFlight = gauge('walrus_group_in_flight_records', 'Records leased to group members and not yet committed', ['topic', 'group']);
     this.topicDiskBytes = gauge('walrus_topic_disk_bytes', 'Payload and header bytes the log retains on disk for the topic', ['topic']);
@@ -178,6 +187,10 @@ export class BrokerMetrics implements MetricsRecorder {
 
   startTimer(): number {
     return this.monotonicMs();
+  }
+
+  synced(durationMs: number): void {
+    this.fdatasyncSeconds.observe(durationMs / 1000);
   }
 
   requestFinished(op: string, startMs: number): void {
@@ -242,7 +255,7 @@ export class BrokerMetrics implements MetricsRecorder {
     this.copyCounters();
     await this.readGauges();
     const text = await this.registry.metrics();
-    return text + this.requestSeconds.render() + this.appendDurableSeconds.render();
+    return text + this.requestSeconds.render() + this.appendDurableSeconds.render() + this.fdatasyncSeconds.render();
   }
 
   private copyCounters(): void {

@@ -91,6 +91,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       fsync: resolved.fsync,
       consistency: resolved.consistency,
       backend: resolved.ioBackend,
+      onSync: metrics === undefined ? undefined : (durationMs) => recorder.synced(durationMs),
       logger: logger.child({ component: 'engine' }),
     }).catch(async (error: unknown) => {
       await http?.close();

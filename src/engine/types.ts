@@ -37,6 +37,11 @@ export interface WalrusOptions {
   logger?: Logger;
   /** Clock in ms since the epoch; default `Date.now`. */
   now?: () => number;
+  /**
+   * Called after each group fdatasync with its wall time in ms and the number of files it synced
+   * (for latency metrics; keep it cheap, it runs on the commit path).
+   */
+  onSync?: (durationMs: number, files: number) => void;
   /** Replication epoch stamped on every batch written by this process. Default 0 (single node). */
   epoch?: number;
   /** Write a recovery checkpoint after this many bytes have been appended since the last one. Default 64 MiB. */

@@ -70,6 +70,7 @@ interface ResolvedOptions {
   logger: Logger;
   io: FileIO;
   backendReason: string;
+  onSync: (durationMs: number, files: number) => void;
 }
 
 function resolveOptions(options: WalrusOptions): ResolvedOptions {
@@ -102,6 +103,7 @@ function resolveOptions(options: WalrusOptions): ResolvedOptions {
     logger: options.logger ?? pino({ name: 'walrus-engine', level: quiet ? 'silent' : 'warn' }, pino.destination(2)),
     io: options.io ?? new FsFileIO(),
     backendReason: options.io ? `${options.io.name}: supplied by the caller` : 'fs: default',
+    onSync: options.onSync ?? (() => {}),
   };
 }
 
@@ -160,6 +162,7 @@ export class Walrus {
         this.scheduleReclaim();
       },
       onVisible: (topic) => this.notify(topic),
+      onSync: opts.onSync,
       onWritten: (bytes) => {
         this.bytesSinceCheckpoint += bytes;
         if (this.bytesSinceCheckpoint >= this.opts.checkpointBytesInterval) this.scheduleCheckpoint(0);

@@ -75,6 +75,8 @@ export interface PipelineHost {
   onVisible(topic: TopicLog): void;
   /** A cycle wrote this many bytes. */
   onWritten(bytes: number): void;
+  /** A group fdatasync took `durationMs` over `files` files. */
+  onSync(durationMs: number, files: number): void;
 }
 
 export class WritePipeline {
@@ -393,7 +395,9 @@ export class WritePipeline {
         this.dirtyBlocks = new Map();
         try {
           if (this.failure) throw this.failure;
+          const started = performance.now();
           await Promise.all(handles.map((h) => h.datasync()));
+          if (handles.length > 0) this.host.onSync(performance.now() - started, handles.length);
         } catch (error) {
           const mapped = error instanceof WalrusError ? error : new IoError('fdatasync', error);
           if (!this.failure) {

@@ -87,6 +87,8 @@ describe('metrics and health endpoints of the daemon', () => {
     expect(sample(text, 'walrus_request_duration_seconds_count', { op: 'produce' })).toBe(5);
     expect(sample(text, 'walrus_request_duration_seconds_count', { op: 'produceBatch' })).toBe(1);
     expect(sample(text, 'walrus_append_durable_seconds_count')).toBe(6);
+    // Under the daemon's default --fsync sync-each every acknowledged produce went through a group fdatasync.
+    expect(sample(text, 'walrus_fdatasync_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'walrus_io_backend_info', { backend })).toBe(1);
     expect(sample(text, 'walrus_connections')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'walrus_queued_reply_bytes')).toBeGreaterThanOrEqual(0);
