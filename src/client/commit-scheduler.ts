@@ -78,15 +78,16 @@ export class CommitScheduler {
   /**
    * The message with this sequence left this connection's hands without being done (the broker took
    * it back on `nack`): it no longer holds the wire offset down, and no later `done` may count it (a
-   * redelivered copy of the same offset is a new message).
+   * redelivered copy of the same offset is a new message). With `copyHeld`, a copy handed back
+   * before the nack was answered is already held: the offset stays pending for that copy.
    */
-  release(sequence: number, offset: number): void {
+  release(sequence: number, offset: number, copyHeld = false): void {
     for (let i = this.#head; i < this.#sequences.length; i++) {
       if (this.#sequences[i] !== sequence) continue;
       this.#offsets[i] = -1; // never given, so `done` ignores it
       break;
     }
-    this.#tracker.done(offset);
+    if (!copyHeld) this.#tracker.done(offset);
   }
 
   /** Sends a commit if the wire offset moved; resolves as described above. */

@@ -202,4 +202,46 @@ describe('Consumer', () => {
     const second = consumer.batches({ maxRecords: 2_000 });
     await second.return!();
   });
+
+  it('a nacked record handed back before the nack reply is delivered again, and no commit passes it unseen', async () => {
+    const commits: number[] = [];
+    const redeliver: number[] = [];
+    let heldNack: (() => void) | undefined;
+    let next = 0;
+    const record = (offset: number) => ({ offset, timestamp: 1_700_000_000_000, value: Buffer.from([offset]) });
+    const peer = await startScriptedPeer((request, reply) => {
+      if (request.op === 'commit') {
+        commits.push(request.offset as number);
+        reply({ id: request.id, ok: true, committed: request.offset });
+      } else if (request.op === 'nack') {
+        // The broker hands the record straight back; this reply arrives after that fetch reply.
+        redeliver.push(request.offset as number);
+        heldNack = () => reply({ id: request.id, ok: true });
+      } else if (request.op === 'fetch') {
+        const records = redeliver.splice(0).map(record);
+        if (records.length === 0 && next < 1) records.push(record(next++));
+        const send = () => {
+          reply({ id: request.id, ok: true, records, highWatermark: 1, handOutId: records.length > 0 ? 7 : undefined });
+          if (records.length > 0 && heldNack !== undefined) setTimeout(heldNack, 5);
+        };
+        setTimeout(send, records.length === 0 ? 20 : 0);
+      }
+    });
+    peers.push(peer);
+    const c = await client(peer.port);
+    const consumer = c.consumer({ topic: 't', group: 'g' });
+    const seen: number[] = [];
+    for await (const message of consumer.messages()) {
+      seen.push(message.offset);
+      if (seen.length === 1) {
+        await message.nack();
+        expect(commits).toEqual([]);
+      } else {
+        await message.commit();
+        break;
+      }
+    }
+    expect(seen).toEqual([0, 0]);
+    expect(commits).toEqual([1]);
+  });
 });

@@ -46,6 +46,9 @@ export class Consumer<T = Buffer> implements MessageOwner {
   #sequence = 0;
   /** Highest `handOutId` of a fetch reply accepted on this generation; every commit carries it. */
   #seenHandOutId = 0;
+  /** Offsets with a nack in flight, and those of them whose copy came back before the reply. */
+  readonly #nacking = new Set<number>();
+  readonly #backDuringNack = new Set<number>();
   #readerActive = false;
   /** A message was yielded and the reader has not asked for the next one yet. */
   #handlerActive = false;
@@ -179,9 +182,15 @@ export class Consumer<T = Buffer> implements MessageOwner {
     // A lease from an earlier connection is already released: the broker will redeliver the record.
     if (message.generation !== this.#generation || message.sequence < 0) return;
     const generation = this.#generation;
-    await this.#connection.request('nack', { topic: this.topic, group: this.group, offset: message.offset, delayMs, reason });
+    this.#nacking.add(message.offset);
+    try {
+      await this.#connection.request('nack', { topic: this.topic, group: this.group, offset: message.offset, delayMs, reason });
+    } finally {
+      if (generation === this.#generation) this.#nacking.delete(message.offset);
+    }
     if (generation !== this.#generation) return;
-    this.#commits.release(message.sequence, message.offset);
+    // A copy that came back before this reply is held as a new message: the offset stays pending for it.
+    this.#commits.release(message.sequence, message.offset, this.#backDuringNack.delete(message.offset));
     // The commit offset may move now that this record no longer holds it down.
     this.#commits.flush().catch((error: Error) => (this.#failure ??= error));
   }
@@ -395,7 +404,12 @@ export class Consumer<T = Buffer> implements MessageOwner {
     for (const record of records) {
       // A record we still hold came back (its lease expired while buffered or in a handler): keep the
       // one copy we have; the commit bookkeeping now covers the new lease too.
-      if (!this.#commits.give(record.offset)) continue;
+      if (!this.#commits.give(record.offset)) {
+        // Still pending here because its nack is unanswered: this is the broker's next delivery of
+        // it, not a duplicate; keep it (nackMessage then leaves the offset pending for it).
+        if (!this.#nacking.has(record.offset) || this.#backDuringNack.has(record.offset)) continue;
+        this.#backDuringNack.add(record.offset);
+      }
       const value = asBuffer(record.value);
       const key = record.key === undefined ? undefined : asBuffer(record.key);
       const bytes = RECORD_OVERHEAD_BYTES + value.byteLength + (key?.byteLength ?? 0);
@@ -423,6 +437,8 @@ export class Consumer<T = Buffer> implements MessageOwner {
   #resetLeases(generation: number): void {
     this.#generation = generation;
     this.#seenHandOutId = 0;
+    this.#nacking.clear();
+    this.#backDuringNack.clear();
     this.#buffer.clear();
     this.#commits.reset();
     this.#lastYielded = undefined;
