@@ -78,7 +78,7 @@ export class Dispatcher {
       case 'commit':
         return this.commit(request, session);
       case 'createTopic':
-        return this.createTopic(request.topic);
+        return this.createTopic(request.topic, request.retentionMs, request.retentionBytes);
       case 'deleteTopic':
         return this.deleteTopic(request.topic);
       case 'listTopics':
@@ -161,9 +161,14 @@ export class Dispatcher {
     return { committed };
   }
 
-  private async createTopic(topic: string): Promise<object> {
-    if (this.ctx.engine.hasTopic(topic)) return { created: false };
-    await this.ctx.engine.createTopic(topic);
+  private async createTopic(topic: string, retentionMs: number | undefined, retentionBytes: number | undefined): Promise<object> {
+    const caps = retentionMs === undefined && retentionBytes === undefined ? undefined : { retentionMs, retentionBytes };
+    if (this.ctx.engine.hasTopic(topic)) {
+      // An existing topic keeps its caps unless new ones are given.
+      if (caps) await this.ctx.engine.createTopic(topic, caps);
+      return { created: false };
+    }
+    await this.ctx.engine.createTopic(topic, caps);
     this.ctx.waiters.notify(topic);
     return { created: true };
   }
@@ -194,7 +199,7 @@ export class Dispatcher {
       groups.push({ group: name, committed: position, inFlight: 0, lag: Math.max(0, next - position) });
     }
     groups.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
-    return { topic, firstOffset: stats.firstOffset, nextOffset: next, bytes: stats.bytes, groups };
+    return { topic, firstOffset: stats.firstOffset, nextOffset: next, bytes: stats.bytes, ...stats.config, groups };
   }
 
   private async seek(request: SeekRequest): Promise<object> {

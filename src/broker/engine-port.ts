@@ -13,7 +13,8 @@ export interface BrokerEngine {
   cursorPosition(topic: string, cursor?: string): Promise<number>;
   topics(): string[];
   topicStats(topic: string): Promise<TopicStats>;
-  createTopic(topic: string): Promise<void>;
+  createTopic(topic: string, config?: { retentionMs?: number; retentionBytes?: number }): Promise<void>;
+  firstRetainedOffset(topic: string): number;
   hasTopic(topic: string): boolean;
   deleteTopic(topic: string): Promise<void>;
   close(): Promise<void>;

@@ -117,6 +117,9 @@ export class FetchHandler {
     const group = entry.group;
     if (request.maxDeliveries !== undefined && !group.hasPolicy) group.configure(request.maxDeliveries, request.deadLetterTopic);
     groups.expire(entry);
+    // Retention may have reclaimed records the group never got: start at the first retained offset
+    // instead of discovering the gap one reservation at a time.
+    group.forgetBelow(engine.firstRetainedOffset(topic));
     const capacity = Math.min(maxRecords, GROUP_IN_FLIGHT_MAX - group.inFlight);
     if (capacity <= 0) return nothingHandedOut();
 

@@ -1,7 +1,7 @@
 import type { Connection } from './connection.js';
 import { clientError, ClientErrorCode } from './errors.js';
 import { validateName } from './options.js';
-import type { CallOptions, GroupLag, SeekTarget, TopicDescription } from './types.js';
+import type { CallOptions, GroupLag, SeekTarget, TopicDescription, TopicRetention } from './types.js';
 
 /**
  * Topic and group administration: thin typed calls over the admin ops. Each fails with the broker's
@@ -15,9 +15,13 @@ export class Admin {
     this.#connection = connection;
   }
 
-  /** Creates a topic. Resolves `{ created: false }` when it already exists. */
-  async createTopic(topic: string, options?: CallOptions): Promise<{ created: boolean }> {
-    const result = await this.#connection.request('createTopic', { topic: validateName('topic', topic) }, options);
+  /**
+   * Creates a topic, with optional retention caps (on an existing topic, given caps replace its caps).
+   * Resolves `{ created: false }` when it already existed.
+   */
+  async createTopic(topic: string, options?: CallOptions & TopicRetention): Promise<{ created: boolean }> {
+    const request = { topic: validateName('topic', topic), retentionMs: options?.retentionMs, retentionBytes: options?.retentionBytes };
+    const result = await this.#connection.request('createTopic', request, options);
     return { created: result.created };
   }
 
@@ -40,6 +44,8 @@ export class Admin {
       firstOffset: result.firstOffset,
       nextOffset: result.nextOffset,
       bytes: result.bytes,
+      retentionMs: result.retentionMs,
+      retentionBytes: result.retentionBytes,
       groups: result.groups.map((g) => ({ group: g.group, committed: g.committed, inFlight: g.inFlight, lag: g.lag })),
     };
   }

@@ -44,4 +44,5 @@ export type {
   SendInput,
   SendResult,
   TopicDescription,
+  TopicRetention,
 } from './types.js';

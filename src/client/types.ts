@@ -228,5 +228,16 @@ export interface TopicDescription {
   nextOffset: number;
   /** Bytes retained on disk. */
   bytes: number;
+  /** Retention caps set by createTopic (absent: records are kept until every group has committed past them). */
+  retentionMs?: number;
+  retentionBytes?: number;
   groups: GroupLag[];
+}
+
+/** Retention caps of a topic (whole sealed blocks past a cap are reclaimed, committed or not). */
+export interface TopicRetention {
+  /** Reclaim records older than this many ms. */
+  retentionMs?: number;
+  /** Reclaim the oldest records while the rest still holds this many bytes. */
+  retentionBytes?: number;
 }

@@ -437,6 +437,11 @@ export class Walrus {
     return this.topicMap.has(topic);
   }
 
+  /** Offset of the oldest retained entry of a topic (0 for a topic that does not exist). Synchronous. */
+  firstRetainedOffset(topic: string): number {
+    return this.topicMap.get(topic)?.firstOffset ?? 0;
+  }
+
   /** Offsets, retained bytes and cursor positions of a topic. */
   async topicStats(topic: string): Promise<TopicStats> {
     this.checkOpen();

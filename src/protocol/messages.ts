@@ -109,10 +109,18 @@ export interface CommitRequest extends RequestBase {
   seenHandOutId?: number;
 }
 
-/** Creates a topic; succeeds (created: false) when it already exists. */
+/**
+ * Creates a topic; succeeds (created: false) when it already exists. Retention caps, when given,
+ * are set (or changed, on an existing topic): whole sealed blocks past a cap are reclaimed even if a
+ * group has not committed past them. Without caps a record is kept until every group has.
+ */
 export interface CreateTopicRequest extends RequestBase {
   op: 'createTopic';
   topic: string;
+  /** Reclaim records older than this many ms (whole blocks). */
+  retentionMs?: number;
+  /** Reclaim the oldest records while the rest still holds this many bytes (whole blocks). */
+  retentionBytes?: number;
 }
 
 /** Deletes a topic and its groups' cursors. */
@@ -267,6 +275,9 @@ export interface DescribeTopicResult {
   firstOffset: number;
   nextOffset: number;
   bytes: number;
+  /** Retention caps, when set by createTopic. */
+  retentionMs?: number;
+  retentionBytes?: number;
   groups: GroupDescription[];
 }
 

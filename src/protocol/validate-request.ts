@@ -123,6 +123,7 @@ export function validateRequest(message: Fields): Request {
     case 'commit':
       return { op, id, topic: v.topic(), group: v.group(), offset: v.uint('offset'), seenHandOutId: v.optionalUint('seenHandOutId') };
     case 'createTopic':
+      return { op, id, topic: v.topic(), retentionMs: v.optionalUint('retentionMs'), retentionBytes: v.optionalUint('retentionBytes') };
     case 'deleteTopic':
     case 'describeTopic':
       return { op, id, topic: v.topic() };
