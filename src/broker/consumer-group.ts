@@ -379,14 +379,20 @@ export class ConsumerGroup {
     this.frontier = offset;
   }
 
-  /** Drops redeliveries and leases below `firstAvailable` (records the log no longer retains). */
-  forgetBelow(firstAvailable: number): void {
+  /**
+   * Drops redeliveries and leases below `firstAvailable` (records the log no longer retains); returns
+   * how many never-handed-out offsets the frontier skipped.
+   */
+  forgetBelow(firstAvailable: number): number {
     if (this.redeliver.length > 0 && this.redeliver[0] < firstAvailable) {
       this.redeliver = this.redeliver.filter((o) => o >= firstAvailable);
     }
     for (const offset of this.deliveries.keys()) {
       if (offset < firstAvailable && !this.leases.has(offset) && !this.deadLettering.has(offset)) this.forgetCounts([offset]);
     }
-    if (this.frontier < firstAvailable) this.frontier = firstAvailable;
+    if (this.frontier >= firstAvailable) return 0;
+    const skipped = firstAvailable - this.frontier;
+    this.frontier = firstAvailable;
+    return skipped;
   }
 }

@@ -23,6 +23,7 @@ import type { TopicWaiters } from './long-poll.js';
 import type { MetricsRecorder } from './metrics.js';
 import type { RecordCodec } from './record-codec.js';
 import type { Session } from './session.js';
+import type { Logger } from 'pino';
 
 /** What `FetchHandler` needs from the broker. */
 export interface FetchContext {
@@ -33,6 +34,7 @@ export interface FetchContext {
   readonly groups: GroupRegistry;
   /** Counting hooks; `NO_METRICS` when metrics are off. */
   readonly metrics: MetricsRecorder;
+  readonly logger: Logger;
   readonly now: () => number;
   /** Default and largest `maxBytes`. */
   readonly fetchBytesDefault: number;
@@ -119,7 +121,11 @@ export class FetchHandler {
     groups.expire(entry);
     // Retention may have reclaimed records the group never got: start at the first retained offset
     // instead of discovering the gap one reservation at a time.
-    group.forgetBelow(engine.firstRetainedOffset(topic));
+    const skipped = group.forgetBelow(engine.firstRetainedOffset(topic));
+    if (skipped > 0) {
+      this.ctx.metrics.retentionSkipped(topic, groupName, skipped);
+      this.ctx.logger.warn({ topic, group: groupName, skipped, firstRetained: group.frontier }, 'group fell behind retention; it resumes at the first retained offset');
+    }
     const capacity = Math.min(maxRecords, GROUP_IN_FLIGHT_MAX - group.inFlight);
     if (capacity <= 0) return nothingHandedOut();
 

@@ -38,6 +38,8 @@ export interface MetricsRecorder {
   committed(topic: string, group: string): void;
   /** `records` records of `group` were handed out again (after a lease expired or a member left). */
   redelivered(topic: string, group: string, records: number): void;
+  /** `records` records were reclaimed by a retention cap before `group` was handed them. */
+  retentionSkipped(topic: string, group: string, records: number): void;
   /** Forgets the counters of a deleted topic. */
   topicDeleted(topic: string): void;
   /** The engine finished a group fdatasync that took `durationMs`. */
@@ -54,6 +56,7 @@ export const NO_METRICS: MetricsRecorder = Object.freeze({
   fetched: () => {},
   committed: () => {},
   redelivered: () => {},
+  retentionSkipped: () => {},
   topicDeleted: () => {},
 });
 
@@ -95,6 +98,7 @@ interface GroupCounts {
   readonly group: string;
   commitRequests: number;
   redeliveries: number;
+  retentionSkipped: number;
 }
 
 /** The prom-client side of the metrics: a registry per broker. */
@@ -115,6 +119,7 @@ export class BrokerMetrics implements MetricsRecorder {
   private readonly fetchedBytes: Counter<'topic'>;
   private readonly commitRequests: Counter<'topic' | 'group'>;
   private readonly redeliveries: Counter<'topic' | 'group'>;
+  private readonly retentionSkippedRecords: Counter<'topic' | 'group'>;
   private readonly requestErrors: Counter<'op' | 'code'>;
   private readonly requestSeconds: LatencyHistogram;
   private readonly appendDurableSeconds: LatencyHistogram;
@@ -142,6 +147,11 @@ export class BrokerMetrics implements MetricsRecorder {
     this.fetchedBytes = counter('walrus_fetched_bytes_total', 'Record value bytes returned by fetch requests', ['topic']);
     this.commitRequests = counter('walrus_commit_requests_total', 'commit requests served', ['topic', 'group']);
     this.redeliveries = counter('walrus_redeliveries_total', 'Records handed out again after a lease expired or a member disconnected', ['topic', 'group']);
+    this.retentionSkippedRecords = counter(
+      'walrus_retention_skipped_records_total',
+      'Records a retention cap reclaimed before the group was handed them (the group fell behind retention)',
+      ['topic', 'group'],
+    );
     this.requestErrors = counter('walrus_request_errors_total', 'Requests answered with an error, by error code', ['op', 'code']);
     this.requestSeconds = new LatencyHistogram(
       'walrus_request_duration_seconds',
@@ -226,6 +236,10 @@ export class BrokerMetrics implements MetricsRecorder {
     this.group(topic, group).redeliveries += records;
   }
 
+  retentionSkipped(topic: string, group: string, records: number): void {
+    this.group(topic, group).retentionSkipped += records;
+  }
+
   topicDeleted(topic: string): void {
     this.topicCounts.delete(topic);
     for (const [key, g] of this.groupCounts) if (g.topic === topic) this.groupCounts.delete(key);
@@ -245,7 +259,7 @@ export class BrokerMetrics implements MetricsRecorder {
     const key = `${topic}/${group}`;
     let g = this.groupCounts.get(key);
     if (g === undefined) {
-      g = { topic, group, commitRequests: 0, redeliveries: 0 };
+      g = { topic, group, commitRequests: 0, redeliveries: 0, retentionSkipped: 0 };
       this.groupCounts.set(key, g);
     }
     return g;
@@ -273,8 +287,10 @@ export class BrokerMetrics implements MetricsRecorder {
     }
     this.commitRequests.reset();
     this.redeliveries.reset();
+    this.retentionSkippedRecords.reset();
     for (const g of this.groupCounts.values()) {
       const labels = { topic: g.topic, group: g.group };
+      if (g.retentionSkipped > 0) this.retentionSkippedRecords.inc(labels, g.retentionSkipped);
       if (g.commitRequests > 0) this.commitRequests.inc(labels, g.commitRequests);
       if (g.redeliveries > 0) this.redeliveries.inc(labels, g.redeliveries);
     }

@@ -120,6 +120,7 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
     waiters,
     groups,
     metrics: recorder,
+    logger,
     now,
     fetchBytesDefault: Math.min(FETCH_BYTES_DEFAULT_BROKER, fetchMax),
     fetchBytesMax: fetchMax,

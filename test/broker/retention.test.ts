@@ -14,7 +14,7 @@ describe('retention caps', () => {
 
   beforeAll(async () => {
     // none: no fdatasync per batch and sparse segments, so 12 MiB go in quickly.
-    daemon = await startDaemon(dir.path, ['--fsync', 'none']);
+    daemon = await startDaemon(dir.path, ['--fsync', 'none', '--metrics-port', '0']);
     client = await RawClient.connect(daemon.port);
   });
   afterAll(async () => {
@@ -48,6 +48,12 @@ describe('retention caps', () => {
     expect((fetched.records as Array<{ offset: number }>)[0].offset).toBe(firstOffset);
     const slow = await client.request({ op: 'fetch', topic: 'capped', group: 'slow', maxRecords: 1 });
     expect((slow.records as Array<{ offset: number }>)[0].offset).toBe(firstOffset);
+    // The group that fell behind is reported: a metric, and a warning in the broker's log.
+    const metricsPort = daemon.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'listening')?.metricsPort;
+    const text = await (await fetch(`http://127.0.0.1:${String(metricsPort)}/metrics`)).text();
+    const skipped = /walrus_retention_skipped_records_total\{topic="capped",group="slow"\} (\d+)/.exec(text);
+    expect(Number(skipped?.[1])).toBe(firstOffset);
+    expect(daemon.lines.some((l) => l.includes('group fell behind retention'))).toBe(true);
     // A cap of 0 is refused.
     expect(await client.request({ op: 'createTopic', topic: 'capped', retentionMs: 0 })).toMatchObject({ ok: false });
   });
