@@ -13,12 +13,12 @@
  *  36  u16  topicLength  bytes of the topic name
  *  38  …    topic        ASCII topic name (≤ 249 bytes), then zero padding to 512
  */
-import { crc32 } from 'node:zlib';
+import { isValidHeader, newHeader, sealHeader } from './fixed-header.js';
 import { BLOCK_HEADER_BYTES } from './limits.js';
 import { readU64, writeU64 } from './u64.js';
 
 export const BLOCK_MAGIC = 0x424c5257;
-export const FORMAT_VERSION = 1;
+export { FORMAT_VERSION } from './fixed-header.js';
 
 /** Identity of a block as stored in its header. */
 export interface BlockHeader {
@@ -31,25 +31,19 @@ export interface BlockHeader {
 
 /** Encodes a block header into a fresh 512-byte buffer. */
 export function encodeBlockHeader(header: BlockHeader): Buffer {
-  const buf = Buffer.alloc(BLOCK_HEADER_BYTES);
-  buf.writeUInt32LE(BLOCK_MAGIC, 4);
-  buf.writeUInt16LE(FORMAT_VERSION, 8);
+  const buf = newHeader(BLOCK_HEADER_BYTES, BLOCK_MAGIC);
   buf.writeUInt16LE(header.slotCount, 10);
   writeU64(buf, header.seq, 16);
   writeU64(buf, header.firstOffset, 24);
   buf.writeUInt32LE(header.epoch >>> 0, 32);
   const written = buf.write(header.topic, 38, 'latin1');
   buf.writeUInt16LE(written, 36);
-  buf.writeUInt32LE(crc32(buf.subarray(4)), 0);
-  return buf;
+  return sealHeader(buf);
 }
 
 /** Decodes a block header, or returns null when the bytes are not a valid header of this format. */
 export function decodeBlockHeader(buf: Buffer): BlockHeader | null {
-  if (buf.length < BLOCK_HEADER_BYTES) return null;
-  if (buf.readUInt32LE(4) !== BLOCK_MAGIC) return null;
-  if (crc32(buf.subarray(4, BLOCK_HEADER_BYTES)) !== buf.readUInt32LE(0)) return null;
-  if (buf.readUInt16LE(8) !== FORMAT_VERSION) return null;
+  if (!isValidHeader(buf, BLOCK_HEADER_BYTES, BLOCK_MAGIC)) return null;
   const topicLength = buf.readUInt16LE(36);
   return {
     slotCount: buf.readUInt16LE(10),

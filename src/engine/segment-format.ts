@@ -10,8 +10,7 @@
  *  16  u32  slotCount
  *  20  u64  segmentId  also the file name: <20-digit id>.seg
  */
-import { crc32 } from 'node:zlib';
-import { FORMAT_VERSION } from './block-format.js';
+import { isValidHeader, newHeader, sealHeader } from './fixed-header.js';
 import { SEGMENT_HEADER_BYTES } from './limits.js';
 import { readU64, writeU64 } from './u64.js';
 
@@ -25,22 +24,16 @@ export interface SegmentHeader {
 }
 
 export function encodeSegmentHeader(header: SegmentHeader): Buffer {
-  const buf = Buffer.alloc(SEGMENT_HEADER_BYTES);
-  buf.writeUInt32LE(SEGMENT_MAGIC, 4);
-  buf.writeUInt16LE(FORMAT_VERSION, 8);
+  const buf = newHeader(SEGMENT_HEADER_BYTES, SEGMENT_MAGIC);
   buf.writeUInt32LE(header.slotBytes, 12);
   buf.writeUInt32LE(header.slotCount, 16);
   writeU64(buf, header.id, 20);
-  buf.writeUInt32LE(crc32(buf.subarray(4)), 0);
-  return buf;
+  return sealHeader(buf);
 }
 
 /** Decodes a segment header; null when the bytes are not a valid header (e.g. a torn create). */
 export function decodeSegmentHeader(buf: Buffer): SegmentHeader | null {
-  if (buf.length < SEGMENT_HEADER_BYTES) return null;
-  if (buf.readUInt32LE(4) !== SEGMENT_MAGIC) return null;
-  if (crc32(buf.subarray(4, SEGMENT_HEADER_BYTES)) !== buf.readUInt32LE(0)) return null;
-  if (buf.readUInt16LE(8) !== FORMAT_VERSION) return null;
+  if (!isValidHeader(buf, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC)) return null;
   return {
     slotBytes: buf.readUInt32LE(12),
     slotCount: buf.readUInt32LE(16),
