@@ -285,6 +285,32 @@ static bool LinkSync(io_uring_sqe* write_sqe, io_uring_sqe* sync_sqe, int fd, in
   return true;
 }
 
+// Prepares one write SQE (IORING_OP_WRITE or IORING_OP_WRITEV), plus a linked fdatasync when
+// sync_id >= 0, and submits them; on a full ring nothing is published (EBUSY).
+Napi::Value Ring::SubmitWrite(Napi::Env env, uint8_t opcode, int fd, uint64_t addr, uint32_t len, int64_t position, int32_t id, int32_t sync_id) {
+  io_uring_sqe* sqe = NextSqe();
+  io_uring_sqe* sync_sqe = sync_id >= 0 && sqe != nullptr ? NextSqe() : nullptr;
+  if (sqe == nullptr || (sync_id >= 0 && sync_sqe == nullptr)) {
+    sq_local_tail_ = *sq_tail_;
+    ErrnoError(env, EBUSY, "io_uring_enter").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  sqe->opcode = opcode;
+  sqe->fd = fd;
+  sqe->addr = addr;
+  sqe->len = len;
+  sqe->off = static_cast<uint64_t>(position);
+  sqe->user_data = static_cast<uint32_t>(id);
+  unsigned count = 1 + (LinkSync(sqe, sync_sqe, fd, sync_id) ? 1 : 0);
+  int rc = Submit(count);
+  if (rc < 0) {
+    ErrnoError(env, -rc, "io_uring_enter").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  OnSubmitted(env, count);
+  return env.Undefined();
+}
+
 // write(id, fd, buffer: Uint8Array, position, syncId): one IORING_OP_WRITE, optionally linked to fdatasync.
 Napi::Value Ring::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -299,27 +325,7 @@ Napi::Value Ring::Write(const Napi::CallbackInfo& info) {
   int fd = info[1].As<Napi::Number>().Int32Value();
   int64_t position = info[3].As<Napi::Number>().Int64Value();
   int32_t sync_id = info[4].As<Napi::Number>().Int32Value();
-  io_uring_sqe* sqe = NextSqe();
-  io_uring_sqe* sync_sqe = sync_id >= 0 && sqe != nullptr ? NextSqe() : nullptr;
-  if (sqe == nullptr || (sync_id >= 0 && sync_sqe == nullptr)) {
-    sq_local_tail_ = *sq_tail_;
-    ErrnoError(env, EBUSY, "io_uring_enter").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  sqe->opcode = IORING_OP_WRITE;
-  sqe->fd = fd;
-  sqe->addr = reinterpret_cast<uint64_t>(data);
-  sqe->len = static_cast<uint32_t>(bytes);
-  sqe->off = static_cast<uint64_t>(position);
-  sqe->user_data = static_cast<uint32_t>(id);
-  unsigned count = 1 + (LinkSync(sqe, sync_sqe, fd, sync_id) ? 1 : 0);
-  int rc = Submit(count);
-  if (rc < 0) {
-    ErrnoError(env, -rc, "io_uring_enter").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  OnSubmitted(env, count);
-  return env.Undefined();
+  return SubmitWrite(env, IORING_OP_WRITE, fd, reinterpret_cast<uint64_t>(data), static_cast<uint32_t>(bytes), position, id, sync_id);
 }
 
 // writev(id, fd, buffers: Uint8Array[], position, syncId): one IORING_OP_WRITEV of up to 1024 buffers.
@@ -352,27 +358,8 @@ Napi::Value Ring::Writev(const Napi::CallbackInfo& info) {
   int fd = info[1].As<Napi::Number>().Int32Value();
   int64_t position = info[3].As<Napi::Number>().Int64Value();
   int32_t sync_id = info[4].As<Napi::Number>().Int32Value();
-  io_uring_sqe* sqe = NextSqe();
-  io_uring_sqe* sync_sqe = sync_id >= 0 && sqe != nullptr ? NextSqe() : nullptr;
-  if (sqe == nullptr || (sync_id >= 0 && sync_sqe == nullptr)) {
-    sq_local_tail_ = *sq_tail_;
-    ErrnoError(env, EBUSY, "io_uring_enter").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  sqe->opcode = IORING_OP_WRITEV;
-  sqe->fd = fd;
-  sqe->addr = reinterpret_cast<uint64_t>(iovecs.data());
-  sqe->len = count;
-  sqe->off = static_cast<uint64_t>(position);
-  sqe->user_data = static_cast<uint32_t>(id);
-  unsigned sqe_count = 1 + (LinkSync(sqe, sync_sqe, fd, sync_id) ? 1 : 0);
-  int rc = Submit(sqe_count);
-  if (rc < 0) {
-    ErrnoError(env, -rc, "io_uring_enter").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  OnSubmitted(env, sqe_count);
-  return env.Undefined();
+  // `iovecs` outlives the submission: io_uring_enter copies them (stable submission).
+  return SubmitWrite(env, IORING_OP_WRITEV, fd, reinterpret_cast<uint64_t>(iovecs.data()), count, position, id, sync_id);
 }
 
 // fsync(id, fd, datasync: boolean)

@@ -41,6 +41,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   // Publishes the SQEs prepared since the last call and enters the kernel; returns 0 or -errno.
   int Submit(unsigned count);
   void OnSubmitted(Napi::Env env, unsigned count);
+  Napi::Value SubmitWrite(Napi::Env env, uint8_t opcode, int fd, uint64_t addr, uint32_t len, int64_t position, int32_t id, int32_t sync_id);
   void Drain();
   void SetBusy(bool busy);
   void Release();
