@@ -3,11 +3,9 @@
  * `maxDeliveries` times lands in the dead-letter topic with its headers and leaves the source group;
  * a delayed nack comes back; an extended lease outlives its original length.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, lazyTempDir, RawClient, startDaemon, text } from './harness.js';
-import type { Daemon, Reply } from './harness.js';
-
-const offsetsOf = (reply: Reply): number[] => reply.records.map((r: { offset: number }) => r.offset);
+import { describe, expect, it } from 'vitest';
+import { bin, offsetsOf, RawClient, text, useDaemon } from './harness.js';
+import type { Reply } from './harness.js';
 
 /** describeTopic until `group` reports `lag` (the cursor write follows the dead-letter copy). */
 async function waitForLag(client: RawClient, topic: string, group: string, lag: number): Promise<Reply> {
@@ -20,20 +18,10 @@ async function waitForLag(client: RawClient, topic: string, group: string, lag: 
 }
 
 describe('dead letters, nack and extend', () => {
-  const dir = lazyTempDir();
-  let daemon: Daemon;
-
-  beforeAll(async () => {
-    daemon = await startDaemon(dir.path);
-  });
-
-  afterAll(async () => {
-    if (daemon) await daemon.terminate();
-    dir.cleanup();
-  });
+  const shared = useDaemon();
 
   it('a record nacked maxDeliveries times lands in <topic>.dlq with its headers and leaves the group', async () => {
-    const c = await RawClient.connect(daemon.port);
+    const c = await RawClient.connect(shared.daemon.port);
     const records = [{ value: bin('a') }, { value: bin('poison'), key: bin('k1'), headers: { trace: 'abc' } }, { value: bin('c') }];
     expect((await c.request({ op: 'produceBatch', topic: 'orders', records })).ok).toBe(true);
     const first = await c.request({ op: 'fetch', topic: 'orders', group: 'svc', maxDeliveries: 3 });
@@ -66,15 +54,15 @@ describe('dead letters, nack and extend', () => {
   });
 
   it('configureGroup: expiry and a closed connection count as deliveries; the configured topic gets the letter', async () => {
-    const admin = await RawClient.connect(daemon.port);
+    const admin = await RawClient.connect(shared.daemon.port);
     await admin.request({ op: 'produce', topic: 'jobs', value: bin('j0') });
     const configured = await admin.request({ op: 'configureGroup', topic: 'jobs', group: 'w', maxDeliveries: 2, deadLetterTopic: 'jobs-parked' });
     expect(configured).toMatchObject({ ok: true, maxDeliveries: 2, deadLetterTopic: 'jobs-parked' });
     // A fetch's maxDeliveries does not override a configured policy.
-    const m1 = await RawClient.connect(daemon.port);
+    const m1 = await RawClient.connect(shared.daemon.port);
     expect(offsetsOf(await m1.request({ op: 'fetch', topic: 'jobs', group: 'w', ackTimeoutMs: 50, maxDeliveries: 100 }))).toEqual([0]);
     // Its lease expires; the next member gets it (second delivery) and closes without a commit.
-    const m2 = await RawClient.connect(daemon.port);
+    const m2 = await RawClient.connect(shared.daemon.port);
     expect(offsetsOf(await m2.request({ op: 'fetch', topic: 'jobs', group: 'w', maxWaitMs: 10_000 }))).toEqual([0]);
     m2.close();
     const dead = await admin.request({ op: 'fetch', topic: 'jobs-parked', offset: 0, maxWaitMs: 10_000 });
@@ -86,7 +74,7 @@ describe('dead letters, nack and extend', () => {
   });
 
   it('a nack with delayMs is handed out again once the delay ends; one with a long delay stays parked', async () => {
-    const c = await RawClient.connect(daemon.port);
+    const c = await RawClient.connect(shared.daemon.port);
     await c.request({ op: 'produceBatch', topic: 'later', records: [{ value: bin('x') }, { value: bin('y') }, { value: bin('z') }] });
     expect(offsetsOf(await c.request({ op: 'fetch', topic: 'later', group: 'g', maxRecords: 2 }))).toEqual([0, 1]);
     expect((await c.request({ op: 'nack', topic: 'later', group: 'g', offset: 0, delayMs: 50 })).ok).toBe(true);
@@ -103,8 +91,8 @@ describe('dead letters, nack and extend', () => {
   });
 
   it('extend keeps a record from another member past its original lease', async () => {
-    const a = await RawClient.connect(daemon.port);
-    const b = await RawClient.connect(daemon.port);
+    const a = await RawClient.connect(shared.daemon.port);
+    const b = await RawClient.connect(shared.daemon.port);
     await a.request({ op: 'produceBatch', topic: 'slow', records: [{ value: bin('kept') }, { value: bin('dropped') }] });
     expect(offsetsOf(await a.request({ op: 'fetch', topic: 'slow', group: 'g', ackTimeoutMs: 1000 }))).toEqual([0, 1]);
     const extended = await a.request({ op: 'extend', topic: 'slow', group: 'g', offset: 0, ms: 600_000 });
@@ -119,8 +107,8 @@ describe('dead letters, nack and extend', () => {
   });
 
   it('nack and extend of a record this connection does not hold are NOT_LEASED', async () => {
-    const a = await RawClient.connect(daemon.port);
-    const b = await RawClient.connect(daemon.port);
+    const a = await RawClient.connect(shared.daemon.port);
+    const b = await RawClient.connect(shared.daemon.port);
     await a.request({ op: 'produce', topic: 'held', value: bin('v') });
     expect(offsetsOf(await a.request({ op: 'fetch', topic: 'held', group: 'g' }))).toEqual([0]);
     const cases = [

@@ -2,8 +2,8 @@
  * Consumer groups against the real daemon: members sharing a topic without loss or double hand-out,
  * redelivery after lease expiry and after a connection closes, and a commit surviving kill -9.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bin, lazyTempDir, RawClient, startDaemon, tempDir, text } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { bin, offsetsOf, RawClient, startDaemon, tempDir, text, useDaemon } from './harness.js';
 import type { Daemon } from './harness.js';
 
 async function produceN(client: RawClient, topic: string, n: number): Promise<void> {
@@ -12,25 +12,14 @@ async function produceN(client: RawClient, topic: string, n: number): Promise<vo
   expect(reply.ok).toBe(true);
 }
 
-const offsetsOf = (reply: Record<string, any>): number[] => reply.records.map((r: any) => r.offset);
 
 describe('consumer groups (default 30 s leases)', () => {
-  const dir = lazyTempDir();
-  let daemon: Daemon;
-
-  beforeAll(async () => {
-    daemon = await startDaemon(dir.path);
-  });
-
-  afterAll(async () => {
-    if (daemon) await daemon.terminate();
-    dir.cleanup();
-  });
+  const shared = useDaemon();
 
   it('two members share a topic: every record handed out once, none lost', async () => {
-    const producer = await RawClient.connect(daemon.port);
+    const producer = await RawClient.connect(shared.daemon.port);
     await produceN(producer, 'shared', 300);
-    const members = [await RawClient.connect(daemon.port), await RawClient.connect(daemon.port)];
+    const members = [await RawClient.connect(shared.daemon.port), await RawClient.connect(shared.daemon.port)];
     const got: number[][] = [[], []];
     const work = async (i: number): Promise<void> => {
       const m = members[i];
@@ -55,10 +44,10 @@ describe('consumer groups (default 30 s leases)', () => {
   });
 
   it('commit acknowledges only what this connection was given; the cursor is the lowest unacknowledged', async () => {
-    const producer = await RawClient.connect(daemon.port);
+    const producer = await RawClient.connect(shared.daemon.port);
     await produceN(producer, 'partial', 6);
-    const a = await RawClient.connect(daemon.port);
-    const b = await RawClient.connect(daemon.port);
+    const a = await RawClient.connect(shared.daemon.port);
+    const b = await RawClient.connect(shared.daemon.port);
     expect(offsetsOf(await a.request({ op: 'fetch', topic: 'partial', group: 'g', maxRecords: 3 }))).toEqual([0, 1, 2]);
     expect(offsetsOf(await b.request({ op: 'fetch', topic: 'partial', group: 'g', maxRecords: 3 }))).toEqual([3, 4, 5]);
     expect((await b.request({ op: 'commit', topic: 'partial', group: 'g', offset: 6 })).committed).toBe(0);
@@ -68,10 +57,10 @@ describe('consumer groups (default 30 s leases)', () => {
   });
 
   it('records held by a connection that closes are handed to another member', async () => {
-    const producer = await RawClient.connect(daemon.port);
+    const producer = await RawClient.connect(shared.daemon.port);
     await produceN(producer, 'closing', 5);
-    const a = await RawClient.connect(daemon.port);
-    const b = await RawClient.connect(daemon.port);
+    const a = await RawClient.connect(shared.daemon.port);
+    const b = await RawClient.connect(shared.daemon.port);
     expect(offsetsOf(await a.request({ op: 'fetch', topic: 'closing', group: 'g', maxRecords: 3 }))).toEqual([0, 1, 2]);
     expect(offsetsOf(await b.request({ op: 'fetch', topic: 'closing', group: 'g', maxRecords: 10 }))).toEqual([3, 4]);
     expect(offsetsOf(await b.request({ op: 'fetch', topic: 'closing', group: 'g' }))).toEqual([]); // 0..2 leased to a
@@ -85,10 +74,10 @@ describe('consumer groups (default 30 s leases)', () => {
   });
 
   it('a byte budget hands out fewer records; the rest follow in order, none lost or repeated', async () => {
-    const producer = await RawClient.connect(daemon.port);
+    const producer = await RawClient.connect(shared.daemon.port);
     const records = Array.from({ length: 6 }, (_, i) => ({ value: Buffer.alloc(40_000, i) }));
     expect((await producer.request({ op: 'produceBatch', topic: 'budget', records })).ok).toBe(true);
-    const m = await RawClient.connect(daemon.port);
+    const m = await RawClient.connect(shared.daemon.port);
     const seen: number[] = [];
     for (let round = 0; round < 10; round++) {
       const reply = await m.request({ op: 'fetch', topic: 'budget', group: 'g', maxBytes: 90_000 });
@@ -131,23 +120,13 @@ describe('consumer groups (default 30 s leases)', () => {
 });
 
 describe('consumer groups with short leases (--ack-timeout-ms 300)', () => {
-  const dir = lazyTempDir();
-  let daemon: Daemon;
-
-  beforeAll(async () => {
-    daemon = await startDaemon(dir.path, ['--ack-timeout-ms', '300']);
-  });
-
-  afterAll(async () => {
-    if (daemon) await daemon.terminate();
-    dir.cleanup();
-  });
+  const shared = useDaemon(['--ack-timeout-ms', '300']);
 
   it('an expired lease is handed out again; the late member cannot acknowledge it', async () => {
-    const producer = await RawClient.connect(daemon.port);
+    const producer = await RawClient.connect(shared.daemon.port);
     await produceN(producer, 'expiring', 3);
-    const slow = await RawClient.connect(daemon.port);
-    const fast = await RawClient.connect(daemon.port);
+    const slow = await RawClient.connect(shared.daemon.port);
+    const fast = await RawClient.connect(shared.daemon.port);
     expect(offsetsOf(await slow.request({ op: 'fetch', topic: 'expiring', group: 'g' }))).toEqual([0, 1, 2]);
     // Long-poll: answered once the lease expires and the records come back.
     const redelivered = await fast.request({ op: 'fetch', topic: 'expiring', group: 'g', maxWaitMs: 20_000 });
@@ -160,23 +139,13 @@ describe('consumer groups with short leases (--ack-timeout-ms 300)', () => {
 });
 
 describe('per-fetch lease length (fetch.ackTimeoutMs)', () => {
-  const dir = lazyTempDir();
-  let daemon: Daemon;
-
-  beforeAll(async () => {
-    daemon = await startDaemon(dir.path); // broker default: 30 s leases
-  });
-
-  afterAll(async () => {
-    if (daemon) await daemon.terminate();
-    dir.cleanup();
-  });
+  const shared = useDaemon(); // broker default: 30 s leases
 
   it('a short lease asked for by the fetch expires and the records go to another member', async () => {
-    const producer = await RawClient.connect(daemon.port);
+    const producer = await RawClient.connect(shared.daemon.port);
     await produceN(producer, 'short-lease', 2);
-    const a = await RawClient.connect(daemon.port);
-    const b = await RawClient.connect(daemon.port);
+    const a = await RawClient.connect(shared.daemon.port);
+    const b = await RawClient.connect(shared.daemon.port);
     expect(offsetsOf(await a.request({ op: 'fetch', topic: 'short-lease', group: 'g', ackTimeoutMs: 200 }))).toEqual([0, 1]);
     const again = await b.request({ op: 'fetch', topic: 'short-lease', group: 'g', maxWaitMs: 20_000 });
     expect(offsetsOf(again)).toEqual([0, 1]);

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeFrame, FrameDecoder } from '../../src/protocol/index.js';
 import type { ProtocolError } from '../../src/protocol/index.js';
+import { afterAll, beforeAll } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST_CLI = join(ROOT, 'dist/broker/cli.js');
@@ -237,3 +238,28 @@ export const bin = (text: string): Buffer => Buffer.from(text, 'utf8');
 
 /** Text of a `bin` value. */
 export const text = (value: Uint8Array): string => Buffer.from(value).toString('utf8');
+
+/** Offsets of the records in a fetch reply. */
+export const offsetsOf = (reply: Reply): number[] => reply.records.map((r: { offset: number }) => r.offset);
+
+/**
+ * One daemon for the enclosing describe block: started in beforeAll on a temp dir, terminated and
+ * its dir removed in afterAll. Read `.daemon` inside tests.
+ */
+export function useDaemon(args: string[] = []): { readonly daemon: Daemon } {
+  const dir = lazyTempDir();
+  const state: { daemon?: Daemon } = {};
+  beforeAll(async () => {
+    state.daemon = await startDaemon(dir.path, args);
+  });
+  afterAll(async () => {
+    if (state.daemon) await state.daemon.terminate();
+    dir.cleanup();
+  });
+  return {
+    get daemon(): Daemon {
+      if (!state.daemon) throw new Error('the daemon is not started yet (use it inside tests)');
+      return state.daemon;
+    },
+  };
+}
