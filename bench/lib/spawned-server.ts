@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOOPBACK_HOST } from './free-port.js';
@@ -70,6 +71,28 @@ export async function spawnServer(
     await stop();
     throw error;
   }
+}
+
+/**
+ * Ties a server's temp directory to its life: removed if the server fails to start, and by `stop()`
+ * after the process has ended.
+ */
+export async function withTempDir(dir: string, starting: Promise<SpawnedServer>): Promise<SpawnedServer> {
+  let server: SpawnedServer;
+  try {
+    server = await starting;
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const stop = server.stop;
+  return {
+    ...server,
+    stop: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Resolves once a TCP connection to host:port succeeds; polls every 50 ms for at most `waitMs`. */

@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, LOOPBACK_HOST } from '../lib/free-port.js';
-import { spawnServer, waitForPort, type SpawnedServer } from '../lib/spawned-server.js';
+import { spawnServer, waitForPort, withTempDir, type SpawnedServer } from '../lib/spawned-server.js';
 
 /** Debian installs nats-server under /usr/sbin, which a non-login PATH may lack. */
 function natsServerPath(): string {
@@ -18,18 +18,5 @@ export async function startNats(): Promise<SpawnedServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'walrus-bench-nats-'));
   const args = ['-js', '-sd', dir, '-a', LOOPBACK_HOST, '-p', String(port)];
-  const server = await spawnServer('nats-server', natsServerPath(), args, port, () => waitForPort(port)).catch(
-    (error: unknown) => {
-      rmSync(dir, { recursive: true, force: true });
-      throw error;
-    },
-  );
-  const stop = server.stop;
-  return {
-    ...server,
-    stop: async () => {
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return withTempDir(dir, spawnServer('nats-server', natsServerPath(), args, port, () => waitForPort(port)));
 }

@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, LOOPBACK_HOST } from '../lib/free-port.js';
-import { spawnServer, waitForPort, type SpawnedServer } from '../lib/spawned-server.js';
+import { spawnServer, waitForPort, withTempDir, type SpawnedServer } from '../lib/spawned-server.js';
 
 /** Redis AOF fsync policies compared: `always` = fdatasync before replies; `everysec` = once a second. */
 export const RedisFsync = { Always: 'always', EverySec: 'everysec' } as const;
@@ -27,18 +27,5 @@ export async function startRedis(fsync: RedisFsync): Promise<SpawnedServer> {
     '--daemonize', 'no',
     '--logfile', '',
   ];
-  const server = await spawnServer(`redis-server (${fsync})`, 'redis-server', args, port, () => waitForPort(port)).catch(
-    (error: unknown) => {
-      rmSync(dir, { recursive: true, force: true });
-      throw error;
-    },
-  );
-  const stop = server.stop;
-  return {
-    ...server,
-    stop: async () => {
-      await stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return withTempDir(dir, spawnServer(`redis-server (${fsync})`, 'redis-server', args, port, () => waitForPort(port)));
 }

@@ -3,13 +3,13 @@
  * WALRUS_BROKER), Redis with AOF `always` / `everysec`, and NATS JetStream. Each states what an ack
  * means, because a throughput figure without its durability is meaningless.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOOPBACK_HOST } from '../lib/free-port.js';
 import { OUT_DIR } from '../lib/report.js';
-import { SERVER_START_MS_MAX, spawnServer } from '../lib/spawned-server.js';
+import { SERVER_START_MS_MAX, spawnServer, withTempDir } from '../lib/spawned-server.js';
 import { startNats } from '../peers/nats-server.js';
 import { RedisFsync, startRedis } from '../peers/redis-server.js';
 import { TargetKind, type TargetSpec } from '../targets/types.js';
@@ -111,7 +111,7 @@ export async function startWalrus(fsync: string, config: BenchConfig): Promise<S
   // knobs share that prefix, so none of them may reach it. Flags say everything it needs.
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('WALRUS_')) env[key] = value;
-  const server = await spawnServer(`walrus-broker (${fsync})`, process.execPath, args, 0, async (output) => {
+  const server = await withTempDir(dataDir, spawnServer(`walrus-broker (${fsync})`, process.execPath, args, 0, async (output) => {
     const deadline = Date.now() + SERVER_START_MS_MAX;
     while (Date.now() < deadline) {
       const port = portFromLog(output());
@@ -119,10 +119,7 @@ export async function startWalrus(fsync: string, config: BenchConfig): Promise<S
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error('no JSON log line with the bound port');
-  }, env).catch((error: unknown) => {
-    rmSync(dataDir, { recursive: true, force: true });
-    throw error;
-  });
+  }, env));
   return {
     label: `walrus ${fsync}${via}`,
     kind,
@@ -131,10 +128,7 @@ export async function startWalrus(fsync: string, config: BenchConfig): Promise<S
     pid: server.pid,
     produceDurability: durability.produce,
     consumeDurability: durability.consume,
-    stop: async () => {
-      await server.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop: () => server.stop(),
   };
 }
 
