@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FsyncSchedule, ReadConsistency, Walrus } from './index.js';
+import { FsFileIO, FsyncSchedule, ReadConsistency, Walrus, type FileIO } from './index.js';
 import { crash, open, payload, quiet, removeTempDirs, segmentFiles, SMALL, tempDir } from '../../test/engine/helpers.js';
 
 const opened: Walrus[] = [];
@@ -394,5 +394,70 @@ describe('retention caps', () => {
     expect(firstOffset).toBeGreaterThan(0);
     expect((await wal.readNext('aged', true, { cursor: 'slow' }))!.offset).toBe(firstOffset);
     await expect(wal.createTopic('aged', { retentionMs: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
+
+describe('visibility under SyncEach', () => {
+  /** The fs backend, except that every fdatasync waits until the test opens the gate. */
+  function gatedSyncs(): { io: FileIO; open: () => void; close: () => void; waiting: () => number } {
+    const inner = new FsFileIO();
+    const held: Array<() => void> = [];
+    let gateOpen = true;
+    const io: FileIO = {
+      name: 'gated-fs',
+      mkdirp: (p) => inner.mkdirp(p),
+      readdir: (p) => inner.readdir(p),
+      unlink: (p) => inner.unlink(p),
+      rename: (a, b) => inner.rename(a, b),
+      syncDir: (p) => inner.syncDir(p),
+      readFile: (p) => inner.readFile(p),
+      async open(path, options) {
+        const handle = await inner.open(path, options);
+        return new Proxy(handle, {
+          get(target, key, receiver) {
+            if (key !== 'datasync') return Reflect.get(target, key, receiver);
+            return async () => {
+              if (!gateOpen) await new Promise<void>((r) => held.push(r));
+              return target.datasync();
+            };
+          },
+        });
+      },
+    };
+    return {
+      io,
+      open: () => {
+        gateOpen = true;
+        for (const r of held.splice(0)) r();
+      },
+      waiting: () => held.length,
+      close: () => {
+        gateOpen = false;
+      },
+    };
+  }
+
+  it('shows an entry to readers and watchers only once its fdatasync has completed', async () => {
+    const gate = gatedSyncs();
+    const wal = await openTracked(tempDir(), { fsync: FsyncSchedule.SyncEach, io: gate.io });
+    await wal.appendForTopic('v', payload(0)); // segment created, gate still open
+    const seen: number[] = [];
+    wal.watch('v', (next) => seen.push(next));
+    gate.close();
+    let acked = false;
+    const pending = wal.appendForTopic('v', payload(1)).then((o) => {
+      acked = true;
+      return o;
+    });
+    for (let i = 0; i < 200 && gate.waiting() === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(gate.waiting()).toBeGreaterThan(0); // written, its sync held
+    expect(acked).toBe(false);
+    expect((await wal.readFrom('v', 0)).map((e) => e.offset)).toEqual([0]);
+    expect((await wal.topicStats('v')).nextOffset).toBe(1);
+    expect(seen).toEqual([]);
+    gate.open();
+    expect(await pending).toBe(1);
+    expect((await wal.readFrom('v', 0)).map((e) => e.offset)).toEqual([0, 1]);
+    expect(seen).toEqual([2]);
   });
 });
