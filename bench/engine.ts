@@ -3,7 +3,8 @@
  * real disk directory, each printed beside the raw ceiling measured in the same run — `fs.writevSync`
  * of N × 1 KiB into a preallocated zero-filled file, with and without one fdatasync per call.
  *
- * Env: BENCH_SECONDS (per case, default 3), BENCH_DIR (default os.tmpdir()), PAYLOAD (default 1024).
+ * Env: BENCH_SECONDS (per case, default 3), BENCH_DIR (default os.tmpdir()), PAYLOAD (default 1024),
+ * BENCH_BACKENDS (default fs,uring), BENCH_CASES (substrings of case names to run; default all).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,8 @@ type Backend = 'fs' | 'uring';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const PAYLOAD = Number(process.env.PAYLOAD ?? 1024);
 const ROOT = process.env.BENCH_DIR ?? os.tmpdir();
+/** Comma-separated substrings: only engine cases whose name contains one run (ceilings always run). */
+const CASES = process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',') : null;
 const quiet = pino({ level: 'silent' });
 const data = Buffer.alloc(PAYLOAD, 0x61);
 
@@ -82,6 +85,7 @@ async function withEngine<T>(options: { fsync: FsyncSchedule; backend?: Backend 
 }
 
 async function appenders(name: string, fsync: FsyncSchedule, concurrency: number, batch: number, ceilingName: string, backend: Backend): Promise<void> {
+  if (CASES && !CASES.some((c) => name.includes(c))) return;
   await withEngine({ fsync, backend }, async (wal) => {
     const entries = Array.from({ length: batch }, () => data);
     // Warm up: the first segment is created and zero-filled here, not inside the timed window.
@@ -111,6 +115,7 @@ async function appenders(name: string, fsync: FsyncSchedule, concurrency: number
 }
 
 async function batchReads(): Promise<void> {
+  if (CASES && !CASES.some((c) => 'batch read'.includes(c))) return;
   await withEngine({ fsync: FsyncSchedule.NoFsync }, async (wal) => {
     const entries = Array.from({ length: 256 }, () => data);
     const total = 200_000;
