@@ -39,3 +39,23 @@ export declare const O_DIRECT: number;
 
 /** posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM): turns readahead off for this descriptor. Returns 0 or a positive errno. */
 export declare function fadviseRandom(fd: number): number;
+
+/**
+ * A Buffer over bytes [0, length) of the open file `fd`, mapped read-only and shared (PROT_READ,
+ * MAP_SHARED): changes written to the file through the page cache show through, and writing into the
+ * Buffer faults (the process dies), so treat it and its views as immutable. Throws a RangeError when
+ * `length` is not an integer in 1..64 GiB or exceeds the file's current size (touching a page past the
+ * end would raise SIGBUS), a TypeError when `fd` is not a regular file, a Node-style error (`code`,
+ * negative `errno`, `syscall`) when fstat or mmap fail. `fd` may be closed afterwards. The memory is
+ * unmapped by the Buffer's finalizer, once neither it nor any view of it is reachable; so the caller
+ * must never truncate the file while a mapping may live (unlinking it is harmless).
+ */
+export declare function mapFile(fd: number, length: number): Buffer;
+
+/**
+ * Tells the addon that the owner of a `mapFile` Buffer has dropped it: its length is reported to V8 as
+ * external memory once more (on top of V8's own count of the ArrayBuffer) until the finalizer unmaps
+ * it, so that a major collection, the only way to unmap it and free a deleted file's disk blocks,
+ * starts soon. Idempotent; TypeError for any other value.
+ */
+export declare function retireMapping(buffer: Buffer): void;

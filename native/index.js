@@ -36,3 +36,7 @@ export const allocAligned = binding.allocAligned;
 export const O_DIRECT = binding.O_DIRECT;
 /** posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM): no readahead on this descriptor; returns 0 or an errno. */
 export const fadviseRandom = binding.fadviseRandom;
+/** Read-only shared mapping of bytes [0, length) of an open file; refuses a length past the file's end. */
+export const mapFile = binding.mapFile;
+/** Marks a mapFile Buffer as dropped by its owner: its length counts as external memory until unmapped. */
+export const retireMapping = binding.retireMapping;

@@ -1,9 +1,11 @@
-// Module entry of @walrus/uring-napi: the Ring class, aligned buffers for O_DIRECT and constants.
+// Module entry of @walrus/uring-napi: the Ring class, aligned buffers for O_DIRECT, read-only file
+// mappings (mmap.cc) and constants.
 #include <fcntl.h>
 #include <napi.h>
 
 #include <cstdlib>
 
+#include "mmap.h"
 #include "ring.h"
 
 namespace walrus {
@@ -60,6 +62,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Ring", Ring::Define(env));
   exports.Set("allocAligned", Napi::Function::New(env, AllocAligned, "allocAligned"));
   exports.Set("O_DIRECT", Napi::Number::New(env, O_DIRECT));
+  exports.Set("mapFile", Napi::Function::New(env, MapFile, "mapFile"));
+  exports.Set("retireMapping", Napi::Function::New(env, RetireMapping, "retireMapping"));
   return exports;
 }
 
