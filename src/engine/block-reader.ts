@@ -3,12 +3,14 @@
  * recovered blocks, and the tail scan recovery uses to find where valid data ends.
  *
  * Every returned entry has passed its checksum and sits at the offset the log expects; anything else
- * inside the visible range is corruption and raises CorruptEntryError, never a silent skip.
+ * inside the visible range is corruption and raises CorruptEntryError, never a silent skip. That holds
+ * for both read paths: pread into a fresh buffer, or views of a frozen segment's mapping (mmap).
  */
 import { entryChecksumMatches, isEmptyHeader, readEntryHeader } from './entry-format.js';
 import { CorruptEntryError } from './errors.js';
 import { BLOCK_HEADER_BYTES, ENTRY_HEADER_BYTES, READ_CHUNK_BYTES } from './limits.js';
 import type { Block } from './block.js';
+import type { SegmentMapper } from './segment-mapper.js';
 import type { ReadPosition, TopicLog } from './topic-log.js';
 import type { Entry } from './types.js';
 
@@ -70,10 +72,23 @@ async function locate(topic: TopicLog, block: Block, offset: number): Promise<Re
 }
 
 /**
+ * The rest of `block`'s visible bytes from relative `position`, as a view of its segment's mapping;
+ * null when the segment is not mapped or the mapping stops short (a damaged file shorter than its
+ * geometry: pread then reports the short read as corruption).
+ */
+function mappedRange(mapper: SegmentMapper | null, block: Block, position: number, visibleEnd: number): Buffer | null {
+  if (mapper === null) return null;
+  const mapping = mapper.mappingFor(block.segment);
+  if (mapping === null || block.start + visibleEnd > mapping.length) return null;
+  return mapping.subarray(block.start + position, block.start + visibleEnd);
+}
+
+/**
  * Reads visible entries from `from` in offset order until `maxBytes` of payload or `maxEntries`
  * entries; always at least one entry when one is visible, even if it alone exceeds `maxBytes`.
+ * With a `mapper` (reads: 'mmap'), entries of frozen segments are views of the mapping, not copies.
  */
-export async function readEntries(topic: TopicLog, from: number, maxBytes: number, maxEntries: number): Promise<Entry[]> {
+export async function readEntries(topic: TopicLog, from: number, maxBytes: number, maxEntries: number, mapper: SegmentMapper | null = null): Promise<Entry[]> {
   const out: Entry[] = [];
   let payloadBytes = 0;
   let offset = Math.max(from, topic.firstOffset);
@@ -89,7 +104,8 @@ export async function readEntries(topic: TopicLog, from: number, maxBytes: numbe
     const byEntries = Math.max(4096, remaining * (1024 + ENTRY_HEADER_BYTES));
     const byBytes = Math.max(READ_CHUNK_BYTES, maxBytes - payloadBytes + 64 * ENTRY_HEADER_BYTES);
     const budget = Math.min(byEntries, byBytes);
-    let chunk = await readRange(block, position, Math.min(budget, visibleEnd - position));
+    // A mapped block comes whole (a view costs nothing), so the loop below never refills it.
+    let chunk = mappedRange(mapper, block, position, visibleEnd) ?? (await readRange(block, position, Math.min(budget, visibleEnd - position)));
     let cut = 0;
     let done = false;
     while (position < visibleEnd && out.length < maxEntries) {

@@ -35,10 +35,11 @@ export interface FileHandle {
   /** Writes all buffers back to back starting at `position`. */
   writev(buffers: readonly Uint8Array[], position: number): Promise<void>;
   /**
-   * Optional: write then fdatasync as one operation (io_uring links them in one submission).
-   * When absent the engine calls `writev` then `datasync`.
+   * Optional: write then fdatasync as one operation (io_uring links them in one submission), settling
+   * once both are done. `onWritten` runs when every byte is written, before the sync completes: from
+   * then on the caller's buffers are free again. When absent the engine calls `writev` then `datasync`.
    */
-  writevAndSync?(buffers: readonly Uint8Array[], position: number): Promise<void>;
+  writevAndSync?(buffers: readonly Uint8Array[], position: number, onWritten?: () => void): Promise<void>;
   datasync(): Promise<void>;
   /** Reads up to `length` bytes into `buffer` at `bufferOffset`; returns the count (short at EOF). */
   read(buffer: Uint8Array, bufferOffset: number, length: number, position: number): Promise<number>;
@@ -46,4 +47,18 @@ export interface FileHandle {
   /** Extends the file to `length` bytes of real, zero-filled blocks (not a sparse hole). */
   preallocateZeroed(length: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Read-only mappings of whole files, for the mmap read path (src/engine/segment-mapper.ts). The one
+ * implementation is the native addon's (backends/mmap-file-mapper.ts). Contract: `map` never maps past
+ * the file's end (it maps exactly its current size), and the memory stays valid while the returned
+ * Buffer or any view of it is reachable, even after the file is unlinked; the caller must never
+ * truncate a file it mapped.
+ */
+export interface FileMapper {
+  /** Maps the whole file at `path` read-only; throws when it cannot (the caller reads with pread then). */
+  map(path: string): Buffer;
+  /** The caller dropped `bytes` (its file was deleted): the garbage collector alone unmaps it now. */
+  retire(bytes: Buffer): void;
 }

@@ -2,6 +2,13 @@ import type { FileHandle } from './file-io.js';
 import { SEGMENT_HEADER_BYTES } from './limits.js';
 import type { Block } from './block.js';
 
+/** A read-only mapping of a whole segment file (reads: 'mmap'; made by segment-mapper.ts). */
+export interface SegmentMapping {
+  readonly bytes: Buffer;
+  /** Called once, when the segment drops the mapping: from then on the GC alone unmaps it. */
+  retire(): void;
+}
+
 /**
  * One preallocated, zero-filled segment file: a 4 KiB header, then `slotCount` fixed slots that are
  * handed out in order to topics' blocks. Slots are never reused: a segment is deleted whole once
@@ -14,6 +21,11 @@ export class Segment {
   closed = false;
   /** Live blocks in this segment. */
   readonly blocks = new Set<Block>();
+  /**
+   * The file mapped read-only, once frozen and first read under reads: 'mmap'; null otherwise and
+   * after removal. Entry views of it keep the memory mapped after that (the GC unmaps it).
+   */
+  mapping: SegmentMapping | null = null;
   /** Reads in progress that hold the file handle; the handle closes when this is 0 after removal. */
   private pins = 0;
   private removed = false;
@@ -36,6 +48,18 @@ export class Segment {
     return this.closed ? 0 : this.slotCount - this.nextSlot;
   }
 
+  /**
+   * No byte of the file will be written again while it exists: no slot is left to hand out, and every
+   * live block is sealed with all its written bytes visible (so no write to it is in flight). Dead
+   * blocks are never written. Stays true once true. Only a frozen file may be mapped: a page the
+   * mapping's readahead pulls in could otherwise go stale under an O_DIRECT write (uring backend).
+   */
+  get frozen(): boolean {
+    if (!this.closed) return false;
+    for (const block of this.blocks) if (!block.sealed || block.visibleEnd !== block.writtenEnd) return false;
+    return true;
+  }
+
   pin(): void {
     this.pins++;
   }
@@ -45,10 +69,18 @@ export class Segment {
     if (this.removed && this.pins === 0) void this.handle.close().catch(() => {});
   }
 
-  /** Marks the segment deleted; its handle closes once no read holds it. */
+  /** Marks the segment deleted; its handle closes once no read holds it, its mapping once no view does. */
   markRemoved(): void {
     this.removed = true;
+    this.dropMapping();
     if (this.pins === 0) void this.handle.close().catch(() => {});
+  }
+
+  /** Lets go of the mapping (at removal, or when the engine closes); the GC unmaps it once no view remains. */
+  dropMapping(): void {
+    const mapping = this.mapping;
+    this.mapping = null;
+    mapping?.retire();
   }
 
   get isRemoved(): boolean {

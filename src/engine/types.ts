@@ -6,6 +6,11 @@ import type { FileIO } from './file-io.js';
 export interface Entry {
   offset: number;
   timestamp: number;
+  /**
+   * The payload, verified against its checksum. Treat it as read-only: under `reads: 'mmap'` it may be
+   * a view of a read-only file mapping, and writing into it kills the process (copy it to modify it).
+   * Holding it keeps that mapping, and a deleted segment's disk space, until the GC collects it.
+   */
   data: Buffer;
 }
 
@@ -31,6 +36,13 @@ export interface WalrusOptions {
    * with `auto`, else `fs`. See docs/engine.md, "I/O backends".
    */
   backend?: 'auto' | 'fs' | 'uring';
+  /**
+   * Read path: `pread` (through the backend), `mmap` (frozen segment files mapped read-only through the
+   * addon, batch reads served as views of the mapping; fails if the addon cannot load) or `auto` (what
+   * measured faster here). Default: `$WALRUS_READS` read as with `auto`, else `auto`. See
+   * docs/engine.md, "Read paths".
+   */
+  reads?: 'auto' | 'pread' | 'mmap';
   /** A FileIO to use instead (tests plug in fault-injecting doubles); wins over `backend`. */
   io?: FileIO;
   /** Logger; default a pino logger at `warn` (`silent` when `WALRUS_QUIET=1`). */

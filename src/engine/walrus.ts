@@ -23,6 +23,7 @@ import {
 import type { FileIO } from './file-io.js';
 import { FsFileIO } from './fs-file-io.js';
 import { selectBackend } from './backends/select-backend.js';
+import { resolveReadsRequest, selectReads, type ReadsRequest } from './backends/select-reads.js';
 import {
   BATCH_ENTRIES_MAX,
   BLOCK_BYTES_DEFAULT,
@@ -38,11 +39,12 @@ import {
 import { cursorName, sanitizeKey, validateCursor, validateTopic } from './names.js';
 import { recover } from './recovery.js';
 import { SegmentManager } from './segment-manager.js';
+import { SegmentMapper } from './segment-mapper.js';
 import { TopicLog, type Cursor } from './topic-log.js';
 import type { CursorOptions, Entry, ReadFromOptions, TopicConfig, TopicStats, WalrusOptions } from './types.js';
 import { WritePipeline, type PipelineHost } from './write-pipeline.js';
 
-/** Which I/O backend the engine runs on, and why it was chosen. */
+/** Which I/O backend (or read path) the engine runs on, and why it was chosen. */
 export interface BackendInfo {
   name: string;
   reason: string;
@@ -70,6 +72,10 @@ interface ResolvedOptions {
   logger: Logger;
   io: FileIO;
   backendReason: string;
+  readsRequest: ReadsRequest;
+  /** Set at open: the mmap read path's mapper (null: pread), and why. */
+  mapper: SegmentMapper | null;
+  readsReason: string;
   onSync: (durationMs: number, files: number) => void;
 }
 
@@ -90,6 +96,7 @@ function resolveOptions(options: WalrusOptions): ResolvedOptions {
     throw new InvalidArgumentError(`entryBytesMax must be at least 1 and fit one segment (${blockBytes * blocksPerSegment} bytes with headers)`);
   }
   const quiet = process.env.WALRUS_QUIET === '1' || process.env.WALRUS_QUIET === 'true';
+  const readsRequest = resolveReadsRequest(options.reads, process.env);
   return {
     dir,
     consistency: options.consistency ?? ReadConsistency.StrictlyAtOnce,
@@ -103,6 +110,9 @@ function resolveOptions(options: WalrusOptions): ResolvedOptions {
     logger: options.logger ?? pino({ name: 'walrus-engine', level: quiet ? 'silent' : 'warn' }, pino.destination(2)),
     io: options.io ?? new FsFileIO(),
     backendReason: options.io ? `${options.io.name}: supplied by the caller` : 'fs: default',
+    readsRequest,
+    mapper: null,
+    readsReason: 'pread: default',
     onSync: options.onSync ?? (() => {}),
   };
 }
@@ -124,6 +134,8 @@ export class Walrus {
   readonly dir: string;
   /** The I/O backend in use and why. */
   readonly backend: BackendInfo;
+  /** The read path in use (`pread` or `mmap`) and why. */
+  readonly reads: BackendInfo;
   private readonly opts: ResolvedOptions;
   private readonly topicMap: Map<string, TopicLog>;
   private readonly watchers = new Map<string, Set<(nextOffset: number) => void>>();
@@ -150,6 +162,7 @@ export class Walrus {
     this.dir = opts.dir;
     this.topicMap = topics;
     this.backend = { name: opts.io.name, reason: opts.backendReason };
+    this.reads = { name: opts.mapper ? 'mmap' : 'pread', reason: opts.readsReason };
     const host: PipelineHost = {
       segments,
       cursorStore,
@@ -181,6 +194,11 @@ export class Walrus {
   static async open(options: WalrusOptions = {}): Promise<Walrus> {
     const opts = resolveOptions(options);
     fs.mkdirSync(opts.dir, { recursive: true });
+    // Mapping needs the segment files on disk: the engine's own backends and FsFileIO keep them there.
+    const foreignIo = options.io && !(options.io instanceof FsFileIO) ? options.io.name : undefined;
+    const reads = await selectReads({ request: opts.readsRequest, foreignIo });
+    opts.mapper = reads.mapper ? new SegmentMapper(reads.mapper, opts.logger) : null;
+    opts.readsReason = reads.reason;
     if (!options.io) {
       // Default fs; WALRUS_IO_BACKEND (auto|fs|uring) or the option choose otherwise. Under SyncEach
       // every write is followed at once by an fdatasync, so the uring backend may write O_DIRECT.
@@ -223,7 +241,7 @@ export class Walrus {
       if (clamped || cutBytes > 0 || positions.size !== recovered.topics.size || store.bytes > CURSOR_LOG_BYTES_MAX / 2) {
         await store.compact(wal.persistedPositions());
       }
-      logger.info({ dir, topics: recovered.topics.size, backend: io.name, backendReason: opts.backendReason, fsync: FsyncSchedule.format(opts.fsync) }, 'write-ahead log open');
+      logger.info({ dir, topics: recovered.topics.size, backend: io.name, backendReason: opts.backendReason, reads: opts.readsReason, fsync: FsyncSchedule.format(opts.fsync) }, 'write-ahead log open');
       return wal;
     } catch (error) {
       lock.release();
@@ -329,7 +347,7 @@ export class Walrus {
     checkOffset('maxEntries', maxEntries);
     const log = this.topicMap.get(topic);
     if (!log || maxEntries === 0) return [];
-    return readEntries(log, offset, maxBytes, maxEntries);
+    return readEntries(log, offset, maxBytes, maxEntries, this.opts.mapper);
   }
 
   /** The entry at the cursor; `checkpoint: true` consumes it (moves and persists the cursor per the consistency mode). */
@@ -353,7 +371,7 @@ export class Walrus {
     return this.withCursor(topic, name, async () => {
       const cursor = log.cursors.get(name);
       const from = cursor ? cursor.position : log.firstOffset;
-      const entries = await readEntries(log, from, maxBytes, maxEntries);
+      const entries = await readEntries(log, from, maxBytes, maxEntries, this.opts.mapper);
       if (checkpoint && entries.length > 0) await this.advance(log, name, entries[entries.length - 1].offset + 1);
       return entries;
     });
@@ -491,6 +509,7 @@ export class Walrus {
       this.pipeline.stopTimers();
       await this.checkpointChain.catch(() => {});
       await this.reclaimChain.catch(() => {});
+      for (const segment of this.segments.segments.values()) segment.dropMapping();
       await this.segments.close();
       await this.cursorStore.close().catch(() => {});
       this.lock.release();
@@ -510,6 +529,7 @@ export class Walrus {
     clearInterval(this.retentionTimer);
     this.pipeline.stopTimers();
     this.pipeline.abandon();
+    for (const segment of this.segments.segments.values()) segment.dropMapping();
     await this.segments.close();
     await this.cursorStore.close().catch(() => {});
     this.lock.release();
