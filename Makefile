@@ -8,18 +8,27 @@ DATA_DIR ?= .walrus-data
 run: build
 	node dist/broker/cli.js --data-dir $(DATA_DIR)
 
-# The whole suite on the default fs backend, then the engine's suites again on the io_uring
-# backend where the optional addon built (the output names the backend each pass ran on).
+# The whole suite on the default fs backend with the default read path (auto: mmap where the addon
+# built, else pread), then the engine's suites again on the io_uring backend with pread reads, so both
+# read paths run the whole engine suite where the optional addon built (the output names the backend
+# and read path of each pass; test/engine/mmap-reads.test.ts covers mmap on both backends).
 ENGINE_SUITES := src/engine test/engine test/crash/engine-kill.test.ts test/crash/power-loss.test.ts
+ADDON_LOADS := node -e "import('@walrus/uring-napi').then(() => process.exit(0), () => process.exit(1))"
+MAPFILE_LOADS := node -e "import('@walrus/uring-napi').then((m) => process.exit(typeof m.mapFile === 'function' ? 0 : 1), () => process.exit(1))"
 
 test: build typecheck
+	@if $(MAPFILE_LOADS); then \
+	  echo "== all suites on the fs backend, reads auto (mmap: @walrus/uring-napi mapFile is built)"; \
+	else \
+	  echo "== all suites on the fs backend, reads auto (pread: @walrus/uring-napi mapFile is not built)"; \
+	fi
 	npx vitest run
 	bash scripts/check-compose.sh
-	@if node -e "import('@walrus/uring-napi').then(() => process.exit(0), () => process.exit(1))"; then \
-	  echo "== engine suites again on the uring backend (WALRUS_IO_BACKEND=uring)"; \
-	  WALRUS_IO_BACKEND=uring npx vitest run $(ENGINE_SUITES); \
+	@if $(ADDON_LOADS); then \
+	  echo "== engine suites again on the uring backend with pread reads (WALRUS_IO_BACKEND=uring WALRUS_READS=pread)"; \
+	  WALRUS_IO_BACKEND=uring WALRUS_READS=pread npx vitest run $(ENGINE_SUITES); \
 	else \
-	  echo "== @walrus/uring-napi is not built here: the engine suites ran on the fs backend only"; \
+	  echo "== @walrus/uring-napi is not built here: the engine suites ran on the fs backend with pread reads only"; \
 	fi
 
 install: $(NODE_MODULES)
