@@ -114,34 +114,89 @@ async function appenders(name: string, fsync: FsyncSchedule, concurrency: number
   });
 }
 
+/**
+ * Batch reads, `pread` against `mmap` (issue 8) on one log in the same run. The log (200,000 entries,
+ * ~205 MiB) is written once in 1 MiB blocks, 4 per segment, so ~50 segments are sealed and frozen and
+ * only the last is open; it is in the page cache (NoFsync, just written). Then the log is reopened
+ * once per measurement, in the order pread, mmap, mmap, pread so that drift on a shared machine
+ * cancels, and read untimed once (recovered blocks get their index, mappings their pages) before
+ * the timed window: `readFrom` of 1 MiB per call from offset 0 to the end, again and again. Then a
+ * fresh cursor consumes with `batchReadForTopic` (1 MiB, checkpoint) until the end or the window
+ * closes; a cursor held at 0 keeps the log from being reclaimed.
+ */
 async function batchReads(): Promise<void> {
   if (CASES && !CASES.some((c) => 'batch read'.includes(c))) return;
-  await withEngine({ fsync: FsyncSchedule.NoFsync }, async (wal) => {
+  const geometry = { blockBytes: 1024 * 1024, blocksPerSegment: 4 };
+  const reads: ('pread' | 'mmap')[] = ['pread'];
+  try {
+    if (typeof ((await import('@walrus/uring-napi')) as { mapFile?: unknown }).mapFile === 'function') reads.push('mmap');
+  } catch {
+    // not built
+  }
+  if (reads.length === 1) console.error('@walrus/uring-napi (mapFile) is not built: measuring pread reads only');
+  const dir = fs.mkdtempSync(path.join(ROOT, 'walrus-bench-reads-'));
+  const open = (path: 'pread' | 'mmap'): Promise<Walrus> =>
+    Walrus.open({ dataDir: dir, logger: quiet, fsync: FsyncSchedule.NoFsync, backend: 'fs', reads: path, consistency: ReadConsistency.AtLeastOnce({ persistEvery: 5000 }), ...geometry });
+  const totals = new Map<string, { count: number; ms: number; cpuUs: number }>();
+  const add = (name: string, count: number, ms: number, cpuUs: number): void => {
+    const t = totals.get(name) ?? { count: 0, ms: 0, cpuUs: 0 };
+    totals.set(name, { count: t.count + count, ms: t.ms + ms, cpuUs: t.cpuUs + cpuUs });
+  };
+  try {
+    const writer = await open('pread');
     const entries = Array.from({ length: 256 }, () => data);
     const total = 200_000;
-    for (let i = 0; i < total; i += 256) await wal.batchAppendForTopic('r', entries);
-    let count = 0;
-    const cpu0 = cpuNow();
-    const t0 = performance.now();
-    const deadline = t0 + SECONDS * 1000;
-    let offset = 0;
-    while (performance.now() < deadline) {
-      const got = await wal.readFrom('r', offset, { maxBytes: 1024 * 1024 });
-      count += got.length;
-      offset = got.length === 0 ? 0 : got[got.length - 1].offset + 1;
+    for (let i = 0; i < total; i += 256) await writer.batchAppendForTopic('r', entries);
+    await writer.commitCursor('r', 'hold', 0);
+    const segments = new Set(writer.blocksOf('r').map((b) => b.segment.id)).size;
+    await writer.close();
+    console.error(`batch read: ${total} entries of ${PAYLOAD} B in ${segments} segments of ${(geometry.blockBytes * geometry.blocksPerSegment) / 2 ** 20} MiB`);
+    const order = reads.length === 2 ? (['pread', 'mmap', 'mmap', 'pread'] as const) : (['pread', 'pread'] as const);
+    let round = 0;
+    for (const readPath of order) {
+      const wal = await open(readPath);
+      try {
+        if (wal.reads.name !== readPath) throw new Error(`asked for ${readPath} reads, got ${wal.reads.reason}`);
+        const end = (await wal.topicStats('r')).nextOffset;
+        for (let offset = 0; offset < end; ) offset = (await wal.readFrom('r', offset, { maxBytes: 1024 * 1024 })).at(-1)!.offset + 1;
+        // readFrom, 1 MiB per call, over the whole log again and again.
+        let count = 0;
+        let cpu0 = cpuNow();
+        let t0 = performance.now();
+        const deadline = t0 + (SECONDS * 1000) / 2;
+        let offset = 0;
+        while (performance.now() < deadline) {
+          const got = await wal.readFrom('r', offset, { maxBytes: 1024 * 1024 });
+          count += got.length;
+          offset = offset + got.length >= end ? 0 : got[got.length - 1].offset + 1;
+        }
+        add(`[${readPath}] batch read (readFrom, 1 MiB per call, page cache)`, count, performance.now() - t0, cpuNow() - cpu0);
+        // Cursor reads: batchReadForTopic with checkpoint, the consumer path.
+        count = 0;
+        cpu0 = cpuNow();
+        t0 = performance.now();
+        const cursor = `bench${round++}`;
+        while (performance.now() < deadline + (SECONDS * 1000) / 2) {
+          const got = await wal.batchReadForTopic('r', 1024 * 1024, true, { cursor });
+          if (got.length === 0) break;
+          count += got.length;
+        }
+        add(`[${readPath}] batch read (batchReadForTopic + checkpoint, AtLeastOnce 5000)`, count, performance.now() - t0, cpuNow() - cpu0);
+      } finally {
+        await wal.close();
+      }
     }
-    const elapsed = (performance.now() - t0) / 1000;
-    rows.push({ case: 'batch read (readFrom, 1 MiB per call, page cache)', perSecond: count / elapsed, cpuUsPerMsg: (cpuNow() - cpu0) / count });
-    // Cursor reads: batchReadForTopic with checkpoint, the consumer path.
-    let consumed = 0;
-    const t1 = performance.now();
-    for (;;) {
-      const got = await wal.batchReadForTopic('r', 1024 * 1024, true, { cursor: 'bench' });
-      if (got.length === 0) break;
-      consumed += got.length;
-    }
-    rows.push({ case: 'batch read (batchReadForTopic + checkpoint, AtLeastOnce 5000)', perSecond: consumed / ((performance.now() - t1) / 1000), cpuUsPerMsg: 0 });
-  });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  // Each case as pread then mmap, the mmap row's ratio against pread's.
+  const caseOf = (name: string): string => name.slice(name.indexOf(']') + 2);
+  for (const [name, t] of [...totals].sort(([a], [b]) => caseOf(a).localeCompare(caseOf(b)))) {
+    const perSecond = t.count / (t.ms / 1000);
+    const pread = name.startsWith('[mmap]') ? totals.get(`[pread] ${caseOf(name)}`) : undefined;
+    const ratio = pread ? perSecond / (pread.count / (pread.ms / 1000)) : undefined;
+    rows.push({ case: name, perSecond, ceiling: ratio === undefined ? undefined : '[pread], same run', ratio, cpuUsPerMsg: t.cpuUs / t.count });
+  }
 }
 
 async function uringAvailable(): Promise<boolean> {
