@@ -116,7 +116,7 @@ async function appenders(name: string, fsync: FsyncSchedule, concurrency: number
 
 /**
  * Batch reads, `pread` against `mmap` (issue 8) on one log in the same run. The log (200,000 entries,
- * ~205 MiB) is written once in 1 MiB blocks, 4 per segment, so ~50 segments are sealed and frozen and
+ * ~205 MiB) is written once in 1 MiB blocks, 4 per segment, so ~65 segments are sealed and frozen and
  * only the last is open; it is in the page cache (NoFsync, just written). Then the log is reopened
  * once per measurement, in the order pread, mmap, mmap, pread so that drift on a shared machine
  * cancels, and read untimed once (recovered blocks get their index, mappings their pages) before
