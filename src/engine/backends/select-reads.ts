@@ -29,13 +29,15 @@ export const READS_ENV = 'WALRUS_READS';
 
 /**
  * What `auto` picks when it can: mmap. Measured by bench/engine.ts `batchReads` (bench/RESULTS.md,
- * "mmap vs pread reads", 1 KiB entries in the page cache, pread and mmap alternating on one log):
- * readFrom of 1 MiB per call 1.36-1.51x the entries/s of pread at 0.75x the CPU per entry, cursor
- * reads with checkpoint 1.38-1.92x. pread pays a fresh 1 MiB buffer per call (its pages faulted in
- * anew) and the kernel's copy; a view of a mapped, already-cached page costs neither.
+ * "mmap vs pread reads"; 1 KiB entries in the page cache, pread and mmap alternating on one log, five
+ * runs): readFrom of 1 MiB per call 1.34-1.49x the entries/s of pread at ~0.7x the CPU per entry, and
+ * cursor reads with checkpoint 1.56-1.93x, in four runs; 0.91x and 1.04x in the fifth, where pread ran
+ * unusually fast. pread spends ~0.3 µs per entry in the kernel (the copy out of the page cache) and
+ * allocates a fresh buffer per call; a view of an already mapped, cached page costs neither. The
+ * checksum is verified on both paths.
  */
 const AUTO_READS: 'pread' | 'mmap' = 'mmap';
-const AUTO_WHY = 'auto (measured 1.4-1.9x pread, bench/RESULTS.md)';
+const AUTO_WHY = 'auto (measured 1.3-1.9x the entries/s of pread, bench/RESULTS.md)';
 
 /** A read-path request and where it came from (the option or the environment variable). */
 export interface ReadsRequest {
