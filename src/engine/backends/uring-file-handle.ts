@@ -14,9 +14,10 @@
  * Unaligned writes. The engine packs entries back to back, so writes start and end mid-page while
  * O_DIRECT moves whole, aligned pages. A direct write therefore rewrites every page it touches: the
  * staging buffer is filled with the current contents of its first and last page, then the new bytes
- * are copied over. The page contents come from `tailPage`, a copy of the last page of the most recent
- * direct write (the next append nearly always starts in it), else from a read of the disk. Invariant:
- * `tailPage` equals what the disk holds for page `tailPageIndex` once every submitted write completes.
+ * are copied over. The page contents come from `tailPages`, copies of the last page of recent direct
+ * writes (an append nearly always starts in the last page of its block's previous append), else from
+ * a read of the disk. Invariant: a page in `tailPages` equals what the disk holds for it once every
+ * submitted write completes; any write covering a cached page updates or forgets it.
  *
  * Ordering. A direct write must not be in flight together with another write to one of its pages:
  * the kernel may complete them in either order and the older page image would win. `spans` holds the
@@ -42,6 +43,8 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import type { FileHandle } from '../file-io.js';
 import { PAGE_BYTES, type AlignedBufferPool } from './aligned-buffer-pool.js';
+import { TailPageCache } from './tail-page-cache.js';
+import { ZeroedPages } from './zeroed-pages.js';
 import { ECANCELED, WRITEV_BUFFERS_MAX, errnoError, type UringRing } from './uring-ring.js';
 import { dropFront, preadFully, writevFully } from '../sync-io.js';
 
@@ -71,8 +74,8 @@ export interface UringFileContext {
 export class UringFileHandle implements FileHandle {
   /** File size as this handle last made or saw it; direct writes stay below it. */
   private sizeBytes: number;
-  private tailPageIndex = -1;
-  private readonly tailPage = Buffer.alloc(PAGE_BYTES);
+  private readonly tailPages = new TailPageCache();
+  private readonly zeroedPages = new ZeroedPages();
   private readonly spans = new Set<Span>();
 
   constructor(
@@ -100,8 +103,8 @@ export class UringFileHandle implements FileHandle {
     return this.write(buffers, position, false);
   }
 
-  writevAndSync(buffers: readonly Uint8Array[], position: number): Promise<void> {
-    return this.write(buffers, position, true);
+  writevAndSync(buffers: readonly Uint8Array[], position: number, onWritten?: () => void): Promise<void> {
+    return this.write(buffers, position, true, onWritten);
   }
 
   datasync(): Promise<void> {
@@ -126,7 +129,8 @@ export class UringFileHandle implements FileHandle {
     await this.settle();
     await ftruncate(this.fd, length);
     this.sizeBytes = length;
-    if (this.tailPageIndex >= Math.floor(length / PAGE_BYTES)) this.tailPageIndex = -1;
+    this.tailPages.forgetFrom(Math.floor(length / PAGE_BYTES));
+    this.zeroedPages.forgetFrom(Math.floor(length / PAGE_BYTES));
   }
 
   async preallocateZeroed(length: number): Promise<void> {
@@ -147,6 +151,7 @@ export class UringFileHandle implements FileHandle {
       await this.writeFully(this.fd, [zeros.subarray(0, n)], at, false, 1);
     }
     this.sizeBytes = length;
+    this.zeroedPages.zeroed(start, length);
   }
 
   async close(): Promise<void> {
@@ -160,10 +165,11 @@ export class UringFileHandle implements FileHandle {
     while (this.spans.size > 0) await this.spans.values().next().value!.done;
   }
 
-  private async write(buffers: readonly Uint8Array[], position: number, sync: boolean): Promise<void> {
+  private async write(buffers: readonly Uint8Array[], position: number, sync: boolean, onWritten?: () => void): Promise<void> {
     let total = 0;
     for (const b of buffers) total += b.byteLength;
     if (total === 0) {
+      onWritten?.();
       if (sync) await this.datasync();
       return;
     }
@@ -179,7 +185,7 @@ export class UringFileHandle implements FileHandle {
     for (let blocker = this.overlapping(firstPage, lastPage); blocker !== undefined; blocker = this.overlapping(firstPage, lastPage)) {
       await blocker.done;
     }
-    if (!direct) return this.writeBuffered(buffers, position, end, firstPage, lastPage, sync);
+    if (!direct) return this.writeBuffered(buffers, position, end, firstPage, lastPage, sync, onWritten);
     let release!: () => void;
     const done = new Promise<void>((resolve) => (release = resolve));
     const span: Span = { firstPage, lastPage, done, release };
@@ -189,7 +195,7 @@ export class UringFileHandle implements FileHandle {
     };
     this.spans.add(span);
     try {
-      await this.writeDirect(buffers, position, end, span, sync);
+      await this.writeDirect(buffers, position, end, span, sync, onWritten);
     } finally {
       span.release();
     }
@@ -204,7 +210,14 @@ export class UringFileHandle implements FileHandle {
     return undefined;
   }
 
-  private async writeDirect(buffers: readonly Uint8Array[], position: number, end: number, span: Span, sync: boolean): Promise<void> {
+  private async writeDirect(
+    buffers: readonly Uint8Array[],
+    position: number,
+    end: number,
+    span: Span,
+    sync: boolean,
+    onWritten?: () => void,
+  ): Promise<void> {
     const alignedStart = span.firstPage * PAGE_BYTES;
     const bytes = (span.lastPage + 1) * PAGE_BYTES - alignedStart;
     const staging = this.context.pool.take(bytes);
@@ -212,18 +225,26 @@ export class UringFileHandle implements FileHandle {
     const lastPageOffset = bytes - PAGE_BYTES;
     if (position > alignedStart) this.loadPage(span.firstPage, view, 0);
     if (end < alignedStart + bytes && (lastPageOffset > 0 || position === alignedStart)) this.loadPage(span.lastPage, view, lastPageOffset);
+    this.zeroedPages.markWritten(span.firstPage, span.lastPage);
     let at = position - alignedStart;
     for (const b of buffers) {
       view.set(b, at);
       at += b.byteLength;
     }
-    this.tailPage.set(view.subarray(lastPageOffset));
-    this.tailPageIndex = span.lastPage;
+    if (span.lastPage > span.firstPage) this.tailPages.forget(span.firstPage, span.lastPage - 1);
+    this.tailPages.set(span.lastPage, view.subarray(lastPageOffset));
     try {
-      await this.writeFully(this.directFd, [view], alignedStart, sync, PAGE_BYTES, span.release);
+      // Once written (not on failure): later writes to these pages may go, and the caller hears of it.
+      const written = onWritten
+        ? (): void => {
+            span.release();
+            onWritten();
+          }
+        : span.release;
+      await this.writeFully(this.directFd, [view], alignedStart, sync, PAGE_BYTES, written);
     } catch (error) {
-      // The disk may hold old, new or mixed pages: forget the cached page and read it next time.
-      this.tailPageIndex = -1;
+      // The disk may hold old, new or mixed pages: forget the cached ones and read them next time.
+      this.tailPages.forget(span.firstPage, span.lastPage);
       throw error;
     } finally {
       // Safe: the write completed (its span released) before the promise settled.
@@ -243,19 +264,23 @@ export class UringFileHandle implements FileHandle {
     firstPage: number,
     lastPage: number,
     sync: boolean,
+    onWritten?: () => void,
   ): Promise<void> {
-    if (this.tailPageIndex >= firstPage && this.tailPageIndex <= lastPage) this.tailPageIndex = -1;
+    this.tailPages.forget(firstPage, lastPage);
+    this.zeroedPages.markWritten(firstPage, lastPage);
     writevFully(this.fd, buffers.length <= WRITEV_BUFFERS_MAX ? buffers : [Buffer.concat(buffers)], position, this.path);
     if (end > this.sizeBytes) this.sizeBytes = end;
+    onWritten?.();
     if (sync) await this.datasync();
   }
 
   /** Copies the current contents of `page` into `into` at `offset` (cached tail page, else disk). */
   private loadPage(page: number, into: Buffer, offset: number): void {
-    if (page === this.tailPageIndex) {
-      this.tailPage.copy(into, offset);
+    if (this.zeroedPages.isZero(page)) {
+      into.fill(0, offset, offset + PAGE_BYTES);
       return;
     }
+    if (this.tailPages.copyTo(page, into, offset)) return;
     // Every write overlapping this page has completed (waitForOverlap), so the disk is current. Read
     // it with O_DIRECT into the aligned staging buffer: a buffered read would pull this page (and
     // readahead its neighbours) into the page cache, where a racing direct write can leave it stale.
