@@ -461,3 +461,99 @@ describe('visibility under SyncEach', () => {
     expect(seen).toEqual([2]);
   });
 });
+
+describe('linked write→fdatasync (backends with writevAndSync, as io_uring)', () => {
+  /**
+   * The fs backend plus a `writevAndSync` whose sync half waits for the test: each call's sync is
+   * held until released by index, so tests choose the order in which cycles' syncs complete.
+   */
+  function linkedSyncs(): { io: FileIO; held: () => number; release: (i: number, fail?: boolean) => void; hold: (on: boolean) => void } {
+    const inner = new FsFileIO();
+    const gates: Array<{ go: (fail: boolean) => void } | null> = [];
+    let holding = false;
+    const io: FileIO = {
+      name: 'linked-fs',
+      mkdirp: (p) => inner.mkdirp(p),
+      readdir: (p) => inner.readdir(p),
+      unlink: (p) => inner.unlink(p),
+      rename: (a, b) => inner.rename(a, b),
+      syncDir: (p) => inner.syncDir(p),
+      readFile: (p) => inner.readFile(p),
+      async open(path, options) {
+        const handle = await inner.open(path, options);
+        return Object.assign(Object.create(handle) as typeof handle, {
+          async writevAndSync(buffers: readonly Uint8Array[], position: number, onWritten?: () => void): Promise<void> {
+            await handle.writev(buffers, position);
+            onWritten?.();
+            if (holding) {
+              const fail = await new Promise<boolean>((go) => gates.push({ go }));
+              if (fail) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+            }
+            await handle.datasync();
+          },
+        });
+      },
+    };
+    return {
+      io,
+      held: () => gates.filter((g) => g !== null).length,
+      release: (i, fail = false) => {
+        const gate = gates[i];
+        gates[i] = null;
+        gate?.go(fail);
+      },
+      hold: (on) => {
+        holding = on;
+      },
+    };
+  }
+
+  async function until(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setImmediate(r));
+    expect(check()).toBe(true);
+  }
+
+  it('makes entries visible only when their linked sync completes, in offset order whatever order syncs finish in', async () => {
+    const link = linkedSyncs();
+    const wal = await openTracked(tempDir(), { fsync: FsyncSchedule.SyncEach, io: link.io });
+    await wal.appendForTopic('l', payload(0));
+    link.hold(true);
+    const acked: number[] = [];
+    const first = wal.appendForTopic('l', payload(1)).then((o) => acked.push(o));
+    await until(() => link.held() === 1);
+    const second = wal.appendForTopic('l', payload(2)).then((o) => acked.push(o)); // next cycle, overlapping the held sync
+    await until(() => link.held() === 2);
+    link.release(1); // the later cycle's sync finishes first
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(acked).toEqual([]);
+    expect((await wal.readFrom('l', 0)).map((e) => e.offset)).toEqual([0]);
+    link.release(0);
+    await Promise.all([first, second]);
+    expect(acked).toEqual([1, 2]);
+    expect((await wal.readFrom('l', 0)).map((e) => e.offset)).toEqual([0, 1, 2]);
+    link.hold(false);
+    await wal.close();
+    const again = await openTracked(wal.dir, { fsync: FsyncSchedule.SyncEach });
+    expect((await again.readFrom('l', 0)).map((e) => e.data.toString())).toEqual([payload(0), payload(1), payload(2)].map((p) => p.toString()));
+  });
+
+  it('treats a failed linked sync as fatal: its appends and every later one are refused', async () => {
+    const link = linkedSyncs();
+    const wal = await openTracked(tempDir(), { fsync: FsyncSchedule.SyncEach, io: link.io });
+    await wal.appendForTopic('f', payload(0));
+    link.hold(true);
+    const failing = wal.appendForTopic('f', payload(1)).catch((e: unknown) => e);
+    await until(() => link.held() === 1);
+    const behind = wal.appendForTopic('f', payload(2)).catch((e: unknown) => e);
+    await until(() => link.held() === 2);
+    link.release(1); // the later sync succeeds, but it must not be acknowledged after an earlier failure
+    link.release(0, true);
+    expect(await failing).toMatchObject({ code: 'IO_ERROR' });
+    expect(await behind).toMatchObject({ code: 'IO_ERROR' });
+    await expect(wal.appendForTopic('f', payload(3))).rejects.toMatchObject({ code: 'IO_ERROR' });
+    await expect(wal.readFrom('f', 0)).rejects.toMatchObject({ code: 'IO_ERROR' }); // the engine is failed until reopened
+    await wal.close();
+    const again = await openTracked(wal.dir, { fsync: FsyncSchedule.SyncEach });
+    expect((await again.readFrom('f', 0)).map((e) => e.offset)).toContain(0);
+  });
+});
