@@ -41,9 +41,10 @@ export declare const O_DIRECT: number;
 export declare function fadviseRandom(fd: number): number;
 
 /**
- * A Buffer over bytes [0, length) of the open file `fd`, mapped read-only and shared (PROT_READ,
- * MAP_SHARED): changes written to the file through the page cache show through, and writing into the
- * Buffer faults (the process dies), so treat it and its views as immutable. Throws a RangeError when
+ * A Buffer over bytes [0, length) of the open file `fd`, mapped copy-on-write (PROT_READ | PROT_WRITE,
+ * MAP_PRIVATE): reads share the page cache (on Linux, pages not written through the Buffer show writes
+ * made to the file), and writing into the Buffer copies the page privately: it never faults and never
+ * reaches the file. Throws a RangeError when
  * `length` is not an integer in 1..64 GiB or exceeds the file's current size (touching a page past the
  * end would raise SIGBUS), a TypeError when `fd` is not a regular file, a Node-style error (`code`,
  * negative `errno`, `syscall`) when fstat or mmap fail. `fd` may be closed afterwards. The memory is

@@ -64,8 +64,11 @@ void FinalizeMapping(Napi::Env env, uint8_t* data, Mapping* mapping) {
 
 }  // namespace
 
-// mapFile(fd, length): a Buffer over bytes [0, length) of the open file `fd`, mapped PROT_READ and
-// MAP_SHARED (writes by others through the page cache show through; writing into the Buffer faults).
+// mapFile(fd, length): a Buffer over bytes [0, length) of the open file `fd`, mapped copy-on-write
+// (PROT_READ | PROT_WRITE, MAP_PRIVATE). Reads share the page cache, and on Linux a page not written
+// through this mapping shows writes made to the file by others. A write into the Buffer — a caller
+// modifying an Entry's payload in place — copies that one page privately instead of faulting (which
+// would kill the process) or reaching the file.
 // RangeError when length is not in 1..64 GiB or exceeds the file's size; a Node-style error when
 // fstat or mmap fail. The fd may be closed afterwards: the mapping holds its own reference.
 Napi::Value MapFile(const Napi::CallbackInfo& info) {
@@ -96,7 +99,7 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, message).ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  void* base = mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+  void* base = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   if (base == MAP_FAILED) {
     ErrnoError(env, errno, "mmap").ThrowAsJavaScriptException();
     return env.Undefined();

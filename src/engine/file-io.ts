@@ -57,7 +57,7 @@ export interface FileHandle {
  * truncate a file it mapped.
  */
 export interface FileMapper {
-  /** Maps the whole file at `path` read-only; throws when it cannot (the caller reads with pread then). */
+  /** Maps the whole file at `path` copy-on-write (never written back); throws when it cannot (the caller reads with pread then). */
   map(path: string): Buffer;
   /** The caller dropped `bytes` (its file was deleted): the garbage collector alone unmaps it now. */
   retire(bytes: Buffer): void;

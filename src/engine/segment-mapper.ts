@@ -1,6 +1,6 @@
 /**
  * The mmap read path: batch reads of frozen segments (segment.ts `frozen`: nothing will write the file
- * again) come from one read-only mapping per segment, made at the first such read and dropped when
+ * again) come from one copy-on-write mapping per segment, made at the first such read and dropped when
  * the segment is removed; every other read uses pread through the file backend.
  *
  * Entries read through a mapping are views of it, not copies. That is safe because the mapping
@@ -8,8 +8,8 @@
  * an entry held after its segment was deleted stays readable (Linux keeps an unlinked file's pages for
  * its mappings). A segment file is created at full size and never truncated, and the mapping covers
  * exactly the file's size, so no page of it lies past the end (SIGBUS). The cost, documented on
- * `Entry`: such `data` is read-only memory, and a deleted segment's disk space returns only when the
- * GC collects the last view of it.
+ * `Entry`: a deleted segment's disk space returns only when the GC collects the last view of it. (A
+ * caller writing into such `data` gets a private copy of the page: the mapping is MAP_PRIVATE.)
  */
 import type { Logger } from 'pino';
 import type { FileMapper } from './file-io.js';

@@ -2,7 +2,7 @@ import type { FileHandle } from './file-io.js';
 import { SEGMENT_HEADER_BYTES } from './limits.js';
 import type { Block } from './block.js';
 
-/** A read-only mapping of a whole segment file (reads: 'mmap'; made by segment-mapper.ts). */
+/** A copy-on-write mapping of a whole segment file (reads: 'mmap'; made by segment-mapper.ts). */
 export interface SegmentMapping {
   readonly bytes: Buffer;
   /** Called once, when the segment drops the mapping: from then on the GC alone unmaps it. */
@@ -22,7 +22,7 @@ export class Segment {
   /** Live blocks in this segment. */
   readonly blocks = new Set<Block>();
   /**
-   * The file mapped read-only, once frozen and first read under reads: 'mmap'; null otherwise and
+   * The file mapped copy-on-write, once frozen and first read under reads: 'mmap'; null otherwise and
    * after removal. Entry views of it keep the memory mapped after that (the GC unmaps it).
    */
   mapping: SegmentMapping | null = null;

@@ -7,8 +7,8 @@ export interface Entry {
   offset: number;
   timestamp: number;
   /**
-   * The payload, verified against its checksum. Treat it as read-only: under `reads: 'mmap'` it may be
-   * a view of a read-only file mapping, and writing into it kills the process (copy it to modify it).
+   * The payload, verified against its checksum. Under `reads: 'mmap'` it may be a view of a
+   * copy-on-write file mapping: writing into it is safe and changes only this view, never the log.
    * Holding it keeps that mapping, and a deleted segment's disk space, until the GC collects it.
    */
   data: Buffer;
@@ -37,7 +37,7 @@ export interface WalrusOptions {
    */
   backend?: 'auto' | 'fs' | 'uring';
   /**
-   * Read path: `pread` (through the backend), `mmap` (frozen segment files mapped read-only through the
+   * Read path: `pread` (through the backend), `mmap` (frozen segment files mapped copy-on-write through the
    * addon, batch reads served as views of the mapping; fails if the addon cannot load) or `auto` (what
    * measured faster here). Default: `$WALRUS_READS` read as with `auto`, else `auto`. See
    * docs/engine.md, "Read paths".

@@ -1,6 +1,6 @@
 /**
  * The mmap read path (issue 8) on real temp directories: frozen segments served as views of a
- * read-only mapping, the open one with pread; deletion while a view is held; restart; corruption;
+ * copy-on-write mapping, the open one with pread; deletion while a view is held; restart; corruption;
  * a file shorter than its geometry; and the choice of read path with its fallbacks.
  */
 import fs from 'node:fs';
@@ -157,6 +157,20 @@ describe.skipIf(mmapProblem !== undefined).each(backends)('mmap reads on the %s 
       expect(viaPread.map((e) => [e.offset, e.timestamp])).toEqual(entries.map((e) => [e.offset, e.timestamp]));
       for (let i = 0; i < entries.length; i++) expect(viaPread[i].data.equals(entries[i].data)).toBe(true);
     }
+  });
+
+  it('lets a caller write into an entry read through the mapping: the change stays private to that view', async () => {
+    const dir = tempDir();
+    const wal = await openTracked(dir, options);
+    const written = await writeLog(wal);
+    const first = (await wal.readFrom('a', 0, { maxEntries: 1 }))[0];
+    expect(wal.blocksOf('a')[0].segment.frozen).toBe(true);
+    expect(first.data.buffer.byteLength).toBe(fs.statSync(wal.blocksOf('a')[0].segment.path).size); // a view of the mapping
+    first.data.fill(0x7e); // copy-on-write: neither a fault nor a write to the file
+    expect(first.data.every((b) => b === 0x7e)).toBe(true);
+    await wal.close();
+    const reopened = await openTracked(dir, { ...options, reads: 'pread' });
+    expectEntries(await readAll(reopened, 'a', 1024 * 1024), written.get('a')!);
   });
 
   it('reads everything through the mapping after a restart and after a crash', async () => {

@@ -27,7 +27,7 @@ function withFd<T>(file: string, fn: (fd: number) => T): T {
 }
 
 describe.skipIf(addon === undefined)('mapFile and MmapFileMapper', () => {
-  it('maps a whole file read-only, exactly its size', () => {
+  it('maps a whole file, exactly its size', () => {
     const bytes = Buffer.from('0123456789'.repeat(1000));
     const mapped = new MmapFileMapper(addon!).map(fileOf('whole', bytes));
     expect(mapped.length).toBe(bytes.length);
@@ -49,7 +49,7 @@ describe.skipIf(addon === undefined)('mapFile and MmapFileMapper', () => {
     expect(() => new MmapFileMapper(addon!).map(path.join(dir, 'missing'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 
-  it('shows writes made through the page cache (MAP_SHARED), and outlives the unlink of its file', () => {
+  it('shows writes made through the page cache (pages it has not copied), and outlives the unlink of its file', () => {
     const file = fileOf('shared', Buffer.alloc(4096, 1));
     const mapper = new MmapFileMapper(addon!);
     const mapped = mapper.map(file);

@@ -1,6 +1,6 @@
 /**
  * The native side of the mmap read path: `FileMapper` over `@walrus/uring-napi`'s `mapFile` (a
- * read-only MAP_SHARED mapping, unmapped by the Buffer's finalizer; native/src/mmap.cc).
+ * copy-on-write MAP_PRIVATE mapping, unmapped by the Buffer's finalizer; native/src/mmap.cc).
  */
 import fs from 'node:fs';
 import type { FileMapper } from '../file-io.js';

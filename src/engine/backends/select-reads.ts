@@ -1,6 +1,6 @@
 /**
  * Chooses the engine's read path at open: `pread` through the file backend, or `mmap` (frozen segment
- * files mapped read-only, batch reads served as views of the mapping; src/engine/segment-mapper.ts),
+ * files mapped copy-on-write, batch reads served as views of the mapping; src/engine/segment-mapper.ts),
  * and says why.
  *
  * - `pread` always works.
@@ -101,7 +101,7 @@ export async function selectReads(options: SelectReadsOptions): Promise<Selected
     return pread(`fallback from ${asked}, ${failure}`);
   }
   const why = choice === ReadsChoice.mmap ? `chosen by ${source}` : AUTO_WHY;
-  return { name: 'mmap', mapper: new MmapFileMapper(addon), reason: `mmap (frozen segments mapped read-only, the rest pread): ${why}` };
+  return { name: 'mmap', mapper: new MmapFileMapper(addon), reason: `mmap (frozen segments mapped copy-on-write, the rest pread): ${why}` };
 }
 
 function pread(why: string): SelectedReads {
