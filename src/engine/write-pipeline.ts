@@ -306,7 +306,17 @@ export class WritePipeline {
       if (list) list.push({ run, parts });
       else byTopic.set(topic, [{ run, parts }]);
     }
-    const perTopic = await Promise.all([...byTopic.values()].map((list) => this.writeTopicRuns(list, now, linked)));
+    // A linked fdatasync per run pays off for a file with one run this cycle; a file with several runs
+    // (one per topic appending to it) gets one fdatasync for all of them from the sync stage instead
+    // of a device flush per run.
+    const runsPerHandle = new Map<FileHandle, number>();
+    if (this.host.fsync.kind === 'sync-each') {
+      for (const run of runs.values()) {
+        const handle = run.block.segment.handle;
+        runsPerHandle.set(handle, (runsPerHandle.get(handle) ?? 0) + 1);
+      }
+    }
+    const perTopic = await Promise.all([...byTopic.values()].map((list) => this.writeTopicRuns(list, now, linked, runsPerHandle)));
     const done: Planned[] = [];
     let bytes = 0;
     let unlinked = false;
@@ -324,6 +334,7 @@ export class WritePipeline {
     list: Array<{ run: Run; parts: EncodedRun }>,
     now: number,
     linked: LinkedWrites,
+    runsPerHandle: Map<FileHandle, number>,
   ): Promise<{ done: Planned[]; bytes: number; unlinked: boolean }> {
     const done: Planned[] = [];
     let bytes = 0;
@@ -337,7 +348,7 @@ export class WritePipeline {
       }
       const { block } = run;
       const handle = block.segment.handle;
-      const link = this.host.fsync.kind === 'sync-each' && handle.writevAndSync !== undefined;
+      const link = handle.writevAndSync !== undefined && runsPerHandle.get(handle) === 1;
       try {
         if (link) {
           // Write and fdatasync in one submission; the cycle goes on once the bytes are written, and
