@@ -23,7 +23,11 @@ export function countWithinBudget(records: readonly FetchedRecord[], budgetBytes
   return records.length;
 }
 
-/** Bytes to ask the log for when `maxRecords` records within `maxBytes` are wanted (limits.ts explains). */
-export function readBytesFor(maxRecords: number, maxBytes: number): number {
-  return Math.min(maxBytes, Math.max(FETCH_READ_BYTES_MIN, maxRecords * FETCH_READ_BYTES_PER_RECORD));
+/**
+ * Bytes to ask the log for when `maxRecords` records within `maxBytes` are wanted (limits.ts
+ * explains). `bytesPerRecord` is what records of this read are expected to take; a caller that has
+ * already read some of them passes their average, so the next read asks for the rest at once.
+ */
+export function readBytesFor(maxRecords: number, maxBytes: number, bytesPerRecord = FETCH_READ_BYTES_PER_RECORD): number {
+  return Math.min(maxBytes, Math.max(FETCH_READ_BYTES_MIN, maxRecords * Math.max(bytesPerRecord, FETCH_READ_BYTES_PER_RECORD)));
 }

@@ -5,10 +5,18 @@
  * Group hand-out without a lock: the offsets a fetch will hand out (redeliveries first, then fresh
  * ones up to the cached high watermark) are reserved synchronously, before the first await, so two
  * concurrent fetches of one group can never pick the same record, and the reservation keeps the
- * group's cursor from moving past them while they are read. After the reads, in one synchronous
- * step, the records handed out are leased, whatever was reserved but not handed out (reply budget,
- * short read) is put back for redelivery, and offsets the log no longer retains are dropped, which
+ * group's cursor from moving past them while they are read. They are read in that order until the
+ * reply's byte budget is spent, so what is not handed out is always a tail of the reservation, and
+ * it comes first in the next fetch: one member still gets its records in offset order. After the
+ * reads, in one synchronous step, the records handed out are leased, whatever was reserved but not
+ * handed out is put back for redelivery, and offsets the log no longer retains are dropped, which
  * counts them as acknowledged.
+ *
+ * Hand-out ids: a group fetch takes its `handOutId` when it arrives, before any await, so on one
+ * connection the ids follow the order the fetches were sent whatever order their reads finish in. A
+ * client with several fetches in flight that accepts replies in the order it sent them can then use
+ * the highest id it accepted as `commit.seenHandOutId`: every fetch it has not accepted yet has a
+ * higher id, so a commit never acknowledges records of a reply it has not seen.
  */
 import { FETCH_RECORDS_MAX } from '../protocol/index.js';
 import type { FetchedRecord, FetchRequest, FetchResult } from '../protocol/index.js';
@@ -18,10 +26,10 @@ import type { BrokerEngine } from './engine-port.js';
 import { countWithinBudget, readBytesFor } from './fetch-budget.js';
 import type { GroupRegistry } from './group-registry.js';
 import type { HighWatermarks } from './high-watermarks.js';
-import { GROUP_IN_FLIGHT_MAX } from './limits.js';
+import { FETCH_RECORD_OVERHEAD_BYTES, GROUP_IN_FLIGHT_MAX } from './limits.js';
 import type { TopicWaiters } from './long-poll.js';
 import type { MetricsRecorder } from './metrics.js';
-import type { RecordCodec } from './record-codec.js';
+import { recordPayloadBytes, type RecordCodec } from './record-codec.js';
 import type { Session } from './session.js';
 import type { Logger } from 'pino';
 
@@ -58,6 +66,8 @@ export class FetchHandler {
     const maxBytes = Math.min(request.maxBytes ?? ctx.fetchBytesDefault, ctx.fetchBytesMax);
     const waitMs = request.maxWaitMs ?? 0;
     const deadlineMs = ctx.now() + waitMs;
+    // Taken now, in request order (see the file comment); an id that hands out nothing is skipped.
+    const handOutId = request.group === undefined ? 0 : ctx.groups.nextHandOutId();
     for (;;) {
       const waiter = waitMs > 0 ? ctx.waiters.add(request.topic) : undefined;
       if (waiter !== undefined) session.waiters.add(waiter);
@@ -67,15 +77,11 @@ export class FetchHandler {
         if (admitted !== undefined) await admitted;
         let records: FetchedRecord[];
         let highWatermark: number;
-        let handOutId: number | undefined;
         try {
-          if (request.group === undefined) {
-            records = await this.readPlain(request.topic, request.offset ?? 0, maxRecords, maxBytes);
-          } else {
-            const handed = await this.handOut(request, request.group, maxRecords, maxBytes, session);
-            records = handed.records;
-            handOutId = handed.handOutId;
-          }
+          records =
+            request.group === undefined
+              ? await this.readPlain(request.topic, request.offset ?? 0, maxRecords, maxBytes)
+              : await this.handOut(request, request.group, handOutId, maxRecords, maxBytes, session);
           highWatermark = await ctx.highWatermarks.get(request.topic);
         } finally {
           session.replyBudget.release(maxBytes);
@@ -83,7 +89,7 @@ export class FetchHandler {
         const remainingMs = deadlineMs - ctx.now();
         if (records.length > 0 || waiter === undefined || remainingMs <= 0 || session.closed || ctx.isStopping()) {
           ctx.metrics.fetched(request.topic, records);
-          return handOutId === undefined ? { records, highWatermark } : { records, highWatermark, handOutId };
+          return handOutId === 0 || records.length === 0 ? { records, highWatermark } : { records, highWatermark, handOutId };
         }
         await waiter.wait(remainingMs);
       } finally {
@@ -105,14 +111,21 @@ export class FetchHandler {
   }
 
   /**
-   * Hands the next records of `group` to `session`, leased. A fetch carrying `maxDeliveries` sets the
-   * group's dead-letter policy when it has none yet (first use).
+   * Hands the next records of `group` to `session`, leased under `handOutId`. A fetch carrying
+   * `maxDeliveries` sets the group's dead-letter policy when it has none yet (first use).
    */
-  private async handOut(request: FetchRequest, groupName: string, maxRecords: number, maxBytes: number, session: Session): Promise<GroupHandOut> {
+  private async handOut(
+    request: FetchRequest,
+    groupName: string,
+    handOutId: number,
+    maxRecords: number,
+    maxBytes: number,
+    session: Session,
+  ): Promise<FetchedRecord[]> {
     const { engine, groups, highWatermarks } = this.ctx;
     const topic = request.topic;
     const leaseMs = request.ackTimeoutMs;
-    if (!engine.hasTopic(topic)) return nothingHandedOut();
+    if (!engine.hasTopic(topic)) return [];
     if (request.maxDeliveries !== undefined) requireOtherTopic(topic, request.deadLetterTopic, request.id);
     const entry = await groups.get(topic, groupName);
     const highWatermark = await highWatermarks.get(topic);
@@ -127,69 +140,85 @@ export class FetchHandler {
       this.ctx.logger.warn({ topic, group: groupName, skipped, firstRetained: group.frontier }, 'group fell behind retention; it resumes at the first retained offset');
     }
     const capacity = Math.min(maxRecords, GROUP_IN_FLIGHT_MAX - group.inFlight);
-    if (capacity <= 0) return nothingHandedOut();
+    if (capacity <= 0) return [];
 
     // Reserve synchronously (see the file comment); the reservation holds the cursor down meanwhile.
     const handOut = group.beginHandOut(capacity, highWatermark);
-    if (handOut === undefined) return nothingHandedOut();
+    if (handOut === undefined) return [];
     let read: ReservedRead;
     try {
       read = await this.readReserved(topic, handOut, maxBytes);
     } catch (error) {
-      if (group.endHandOut(handOut)) group.putBack(reservedOffsets(handOut, new Set()));
+      if (group.endHandOut(handOut)) group.putBack(reservedOffsets(handOut, new Set(), 0));
       throw error;
     }
     // From here to the end: no await, so leases, put-backs and the end of the hand-out are atomic.
-    if (!group.endHandOut(handOut)) return nothingHandedOut(); // a seek moved the group meanwhile
+    if (!group.endHandOut(handOut)) return []; // a seek moved the group meanwhile
     const records = read.records;
-    records.length = session.closed ? 0 : countWithinBudget(records, maxBytes);
-    const settled = read.gone;
-    group.forgetCounts(settled);
-    const handOutId = records.length > 0 ? groups.nextHandOutId() : undefined;
-    for (const r of records) {
-      groups.lease(entry, r.offset, session.id, leaseMs, handOutId);
-      settled.add(r.offset);
-    }
+    if (session.closed) records.length = 0;
+    const gone = read.gone;
+    group.forgetCounts(gone);
+    for (const r of records) groups.lease(entry, r.offset, session.id, leaseMs, handOutId);
     // Redelivered records come first in `records` (readReserved reads them first).
     const redelivered = Math.min(records.length, read.redeliveredCount);
     if (redelivered > 0) this.ctx.metrics.redelivered(topic, groupName, redelivered);
     // Reserved, not handed out and still in the log: back for redelivery (they are the lowest pending).
-    group.putBack(reservedOffsets(handOut, settled));
-    return { records, handOutId };
+    group.putBack(reservedOffsets(handOut, gone, records.length));
+    return records;
   }
 
   /**
-   * Reads the reserved offsets: redelivered ones run by run, then the fresh range. Offsets of a range
-   * below the first entry the log returns for it are gone (retention) and reported in `gone`.
+   * Reads the reserved offsets in hand-out order (redelivered ones run by run, then the fresh range)
+   * until `maxBytes` is spent; at least one record when any is left. Offsets of a range below the
+   * first entry the log returns for it are gone (retention) and reported in `gone`.
    */
   private async readReserved(topic: string, handOut: HandOut, maxBytes: number): Promise<ReservedRead> {
-    const records: FetchedRecord[] = [];
-    const gone = new Set<number>();
+    const read: ReservedRead = { records: [], gone: new Set(), redeliveredCount: 0, bytes: 0, full: false };
     const redelivered = handOut.redelivered;
-    for (let i = 0; i < redelivered.length; ) {
+    for (let i = 0; i < redelivered.length && !read.full; ) {
       let j = i + 1;
       while (j < redelivered.length && redelivered[j] === redelivered[j - 1] + 1) j++;
-      await this.readRange(topic, redelivered[i], redelivered[j - 1] + 1, maxBytes, records, gone);
+      await this.readRange(topic, redelivered[i], redelivered[j - 1] + 1, maxBytes, read);
       i = j;
     }
-    const redeliveredCount = records.length;
-    if (handOut.freshCount > 0) {
-      await this.readRange(topic, handOut.freshStart, handOut.freshStart + handOut.freshCount, maxBytes, records, gone);
+    read.redeliveredCount = read.records.length;
+    if (handOut.freshCount > 0 && !read.full) {
+      await this.readRange(topic, handOut.freshStart, handOut.freshStart + handOut.freshCount, maxBytes, read);
     }
-    return { records, gone, redeliveredCount };
+    return read;
   }
 
-  /** Reads [start, end) into `records`; marks offsets below the first returned entry as gone. */
-  private async readRange(topic: string, start: number, end: number, maxBytes: number, records: FetchedRecord[], gone: Set<number>): Promise<void> {
-    const count = end - start;
-    const entries = await this.ctx.engine.readFrom(topic, start, { maxEntries: count, maxBytes: readBytesFor(count, maxBytes) });
-    // The log starts a read below its oldest retained entry at that entry; a read inside the
-    // retained range starts exactly at `start`. So a later first offset means the gap is gone.
-    const firstReturned = entries.length > 0 ? entries[0].offset : end;
-    for (let o = start; o < Math.min(firstReturned, end); o++) gone.add(o);
-    for (const e of entries) {
-      if (e.offset >= end) break;
-      records.push(this.ctx.codec.decode(e.offset, e.timestamp, e.data));
+  /**
+   * Reads [start, end) into `read` while the byte budget lasts (sets `full` when it ran out); marks
+   * offsets below the first entry returned by a read as gone. One log read returns what its own
+   * size estimate allows, so a range of larger records takes a few reads.
+   */
+  private async readRange(topic: string, start: number, end: number, maxBytes: number, read: ReservedRead): Promise<void> {
+    const { engine, codec } = this.ctx;
+    let next = start;
+    while (next < end) {
+      const count = end - next;
+      const seen = read.records.length;
+      const readBytes = readBytesFor(count, Math.max(1, maxBytes - read.bytes), seen === 0 ? undefined : Math.ceil(read.bytes / seen));
+      const entries = await engine.readFrom(topic, next, { maxEntries: count, maxBytes: readBytes });
+      // The log starts a read below its oldest retained entry at that entry; a read inside the
+      // retained range starts exactly at `next`. So a later first offset means the gap is gone.
+      const firstReturned = entries.length > 0 ? Math.min(entries[0].offset, end) : end;
+      for (let o = next; o < firstReturned; o++) read.gone.add(o);
+      next = firstReturned;
+      for (const e of entries) {
+        if (e.offset >= end) break;
+        const record = codec.decode(e.offset, e.timestamp, e.data);
+        const bytes = recordPayloadBytes(record) + FETCH_RECORD_OVERHEAD_BYTES;
+        // The first record always goes, so one record larger than the budget is still deliverable.
+        if (read.bytes + bytes > maxBytes && read.records.length > 0) {
+          read.full = true;
+          return;
+        }
+        read.records.push(record);
+        read.bytes += bytes;
+        next = e.offset + 1;
+      }
     }
   }
 
@@ -204,16 +233,6 @@ export class FetchHandler {
   }
 }
 
-/** What a group fetch handed out: records, and the hand-out's id when there were any. */
-interface GroupHandOut {
-  records: FetchedRecord[];
-  handOutId: number | undefined;
-}
-
-function nothingHandedOut(): GroupHandOut {
-  return { records: [], handOutId: undefined };
-}
-
 /** What `readReserved` found. */
 interface ReservedRead {
   records: FetchedRecord[];
@@ -221,12 +240,25 @@ interface ReservedRead {
   gone: Set<number>;
   /** How many of `records` (the first ones) are redeliveries. */
   redeliveredCount: number;
+  /** Reply bytes of `records` as `countWithinBudget` counts them. */
+  bytes: number;
+  /** The budget ran out: the rest of the reservation is not read. */
+  full: boolean;
 }
 
-/** Offsets of `handOut` not in `exclude`, ascending. */
-function reservedOffsets(handOut: HandOut, exclude: ReadonlySet<number>): number[] {
+/**
+ * Offsets of `handOut` in hand-out order (redelivered, then fresh), without the first `handedOut`
+ * of them that are not in `gone` (those were handed out) and without any in `gone`; ascending.
+ */
+function reservedOffsets(handOut: HandOut, gone: ReadonlySet<number>, handedOut: number): number[] {
   const out: number[] = [];
-  for (const o of handOut.redelivered) if (!exclude.has(o)) out.push(o);
-  for (let o = handOut.freshStart; o < handOut.freshStart + handOut.freshCount; o++) if (!exclude.has(o)) out.push(o);
+  let skip = handedOut;
+  const keep = (o: number): void => {
+    if (gone.has(o)) return;
+    if (skip > 0) skip--;
+    else out.push(o);
+  };
+  for (const o of handOut.redelivered) keep(o);
+  for (let o = handOut.freshStart; o < handOut.freshStart + handOut.freshCount; o++) keep(o);
   return out.sort((a, b) => a - b);
 }

@@ -236,7 +236,10 @@ export interface FetchResult {
   records: FetchedRecord[];
   /** Offset the next produced record will get (one past the last record). */
   highWatermark: number;
-  /** Group fetches that handed out records: this hand-out's id, increasing per broker (see `commit.seenHandOutId`). */
+  /**
+   * Group fetches that handed out records: this hand-out's id, taken when the fetch arrived, so ids
+   * increase in arrival order (on one connection: in the order sent). See `commit.seenHandOutId`.
+   */
   handOutId?: number;
 }
 

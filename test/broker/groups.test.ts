@@ -92,6 +92,46 @@ describe('consumer groups (default 30 s leases)', () => {
     for (const c of [producer, m]) c.close();
   });
 
+  it('1 KiB records: a fetch hands out all it reserved within its budget, and one member gets them in offset order', async () => {
+    // Before: a fetch reserved 2,000 records, read ~1 MiB of them and put the rest back, so the
+    // next fetch handed out those "redeliveries" before fresh records and the order broke.
+    const producer = await RawClient.connect(shared.daemon.port);
+    for (let batch = 0; batch < 3; batch++) {
+      const records = Array.from({ length: 1000 }, () => ({ value: Buffer.alloc(1024, batch) }));
+      expect((await producer.request({ op: 'produceBatch', topic: 'kib', records })).ok).toBe(true);
+    }
+    const m = await RawClient.connect(shared.daemon.port);
+    const first = offsetsOf(await m.request({ op: 'fetch', topic: 'kib', group: 'g', maxBytes: 4 * 1024 * 1024 }));
+    expect(first).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    const seen: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      // ~290 records per fetch: the budget cuts every reservation of 1,000 short.
+      const offsets = offsetsOf(await m.request({ op: 'fetch', topic: 'kib', group: 'g', maxRecords: 1000, maxBytes: 300_000 }));
+      if (offsets.length === 0) break;
+      expect(offsets.length).toBeLessThan(1000);
+      seen.push(...offsets);
+    }
+    expect(seen).toEqual(Array.from({ length: 1000 }, (_, i) => 2000 + i));
+    const metrics = await producer.request({ op: 'describeTopic', topic: 'kib' });
+    expect(metrics.groups).toEqual([{ group: 'g', committed: 0, inFlight: 3000, lag: 3000 }]);
+    for (const c of [producer, m]) c.close();
+  });
+
+  it('hand-out ids follow the order fetches arrive on a connection, not the order they finish', async () => {
+    const producer = await RawClient.connect(shared.daemon.port);
+    await produceN(producer, 'ids-ready', 3);
+    const m = await RawClient.connect(shared.daemon.port);
+    // The first fetch waits for its topic's first record; the second is answered at once.
+    const waiting = m.send({ op: 'fetch', topic: 'ids-later', group: 'g', maxWaitMs: 20_000 });
+    const ready = await m.request({ op: 'fetch', topic: 'ids-ready', group: 'g' });
+    expect(offsetsOf(ready)).toEqual([0, 1, 2]);
+    await produceN(producer, 'ids-later', 1);
+    const later = await m.replyTo(waiting);
+    expect(offsetsOf(later)).toEqual([0]);
+    expect(later.handOutId).toBeLessThan(ready.handOutId);
+    for (const c of [producer, m]) c.close();
+  });
+
   it('a commit survives kill -9 and restart', async () => {
     const d2 = tempDir();
     let first: Daemon | undefined = await startDaemon(d2.path);
