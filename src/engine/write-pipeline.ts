@@ -66,6 +66,8 @@ interface SyncMark {
 interface LinkedWrites {
   syncs: Promise<void>[];
   marks: Map<Block, SyncMark>;
+  /** When the first linked submission of the cycle went out (performance.now()). */
+  startedAt: number;
 }
 
 interface SyncWaiter {
@@ -222,9 +224,9 @@ export class WritePipeline {
         else {
           // Some runs carried their own fdatasync (or an earlier cycle's did: completions stay in
           // order); the rest wait for the sync stage.
-          const parts = linked.syncs;
+          const parts = [...linked.syncs];
           if (unlinked) parts.push(new Promise<void>((ok, fail) => this.syncWaiters.push({ ok, fail })));
-          this.afterLinkedSyncs(parts, linked.marks, this.completion(written));
+          this.afterLinkedSyncs(parts, linked, this.completion(written));
         }
       }
       if (cursorsOk.length > 0) this.syncWaiters.push(cursorWaiter(cursorsOk));
@@ -288,7 +290,7 @@ export class WritePipeline {
    * Returns the appends whose bytes reached the OS, each topic's in offset order.
    */
   private async writeRuns(runs: Map<Block, Run>): Promise<{ done: Planned[]; linked: LinkedWrites; unlinked: boolean }> {
-    const linked: LinkedWrites = { syncs: [], marks: new Map() };
+    const linked: LinkedWrites = { syncs: [], marks: new Map(), startedAt: 0 };
     if (runs.size === 0) return { done: [], linked, unlinked: false };
     const now = this.host.now();
     // One staging buffer holds every run's copied bytes, back to back, so no run's bytes are reused
@@ -355,6 +357,7 @@ export class WritePipeline {
           // the run's appends complete when the sync does (afterLinkedSyncs).
           let onWritten!: () => void;
           const written = new Promise<void>((resolve) => (onWritten = resolve));
+          if (linked.syncs.length === 0) linked.startedAt = performance.now();
           const synced = handle.writevAndSync!(parts.buffers, block.start + run.from, onWritten);
           synced.catch(() => {}); // a failed write rejects the race below; a failed sync, afterLinkedSyncs
           await Promise.race([written, synced]);
@@ -396,16 +399,23 @@ export class WritePipeline {
    * have completed: per topic, entries become visible in offset order. A failed sync is fatal, as in
    * the sync stage: nothing after it is acknowledged.
    */
-  private afterLinkedSyncs(parts: Promise<void>[], marks: Map<Block, SyncMark>, waiter: SyncWaiter): void {
+  private afterLinkedSyncs(parts: Promise<void>[], linked: LinkedWrites, waiter: SyncWaiter): void {
     this.linkedInFlight++;
+    const linkedSyncs = linked.syncs.length;
     const all = Promise.all(parts);
+    // The sync metric covers linked submissions too: from submission to the last sync's completion
+    // (the write included, as it is one operation), one "file" per linked sync.
+    Promise.all(linked.syncs).then(
+      () => this.host.onSync(performance.now() - linked.startedAt, linkedSyncs),
+      () => {},
+    );
     all.catch(() => {}); // handled in order below
     this.completionTail = this.completionTail
       .then(() => all)
       .then(
         () => {
           if (this.failure) return waiter.fail(this.failure);
-          for (const [block, mark] of marks) {
+          for (const [block, mark] of linked.marks) {
             if (mark.end > block.syncedEnd) {
               block.syncedEnd = mark.end;
               block.syncedCount = mark.count;
