@@ -8,25 +8,25 @@ DATA_DIR ?= .walrus-data
 run: build
 	node dist/broker/cli.js --data-dir $(DATA_DIR)
 
-# The whole suite on the default fs backend with the default read path (auto: mmap where the addon
-# built, else pread), then the engine's suites again on the io_uring backend with pread reads, so both
-# read paths run the whole engine suite where the optional addon built (the output names the backend
-# and read path of each pass; test/engine/mmap-reads.test.ts covers mmap on both backends).
+# The whole suite with the defaults (backend auto: io_uring where the optional addon built and works,
+# else fs; reads auto: mmap where the addon built, else pread), then the engine's suites again on the
+# fs backend with pread reads, so both backends and both read paths run the whole engine suite where
+# the addon built (the output names the backend and read path of each pass; the suites print theirs;
+# test/engine/mmap-reads.test.ts covers mmap on both backends).
 ENGINE_SUITES := src/engine test/engine test/crash/engine-kill.test.ts test/crash/power-loss.test.ts
 ADDON_LOADS := node -e "import('@walrus/uring-napi').then(() => process.exit(0), () => process.exit(1))"
-MAPFILE_LOADS := node -e "import('@walrus/uring-napi').then((m) => process.exit(typeof m.mapFile === 'function' ? 0 : 1), () => process.exit(1))"
 
 test: build typecheck
-	@if $(MAPFILE_LOADS); then \
-	  echo "== all suites on the fs backend, reads auto (mmap: @walrus/uring-napi mapFile is built)"; \
+	@if $(ADDON_LOADS); then \
+	  echo "== all suites with the defaults: backend auto (uring: @walrus/uring-napi is built), reads auto (mmap)"; \
 	else \
-	  echo "== all suites on the fs backend, reads auto (pread: @walrus/uring-napi mapFile is not built)"; \
+	  echo "== all suites with the defaults: backend auto (fs: @walrus/uring-napi is not built), reads auto (pread)"; \
 	fi
 	npx vitest run
 	bash scripts/check-compose.sh
 	@if $(ADDON_LOADS); then \
-	  echo "== engine suites again on the uring backend with pread reads (WALRUS_IO_BACKEND=uring WALRUS_READS=pread)"; \
-	  WALRUS_IO_BACKEND=uring WALRUS_READS=pread npx vitest run $(ENGINE_SUITES); \
+	  echo "== engine suites again on the fs backend with pread reads (WALRUS_IO_BACKEND=fs WALRUS_READS=pread)"; \
+	  WALRUS_IO_BACKEND=fs WALRUS_READS=pread npx vitest run $(ENGINE_SUITES); \
 	else \
 	  echo "== @walrus/uring-napi is not built here: the engine suites ran on the fs backend with pread reads only"; \
 	fi

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     .option('tls-cert', { type: 'string', default: env('tls-cert'), describe: 'PEM certificate chain: listen with TLS (needs --tls-key)' })
     .option('tls-key', { type: 'string', default: env('tls-key'), describe: 'PEM private key of --tls-cert' })
     .option('shutdown-grace-ms', { type: 'string', default: env('shutdown-grace-ms') ?? String(SHUTDOWN_GRACE_MS_DEFAULT), describe: 'Longest a graceful stop waits for in-flight requests' })
-    .option('io-backend', { type: 'string', default: env('io-backend'), choices: ['auto', 'fs', 'uring'], describe: 'Engine file I/O: fs (node:fs, the default), uring (the io_uring addon; fails if it cannot run) or auto (uring when it works here, else fs)' })
+    .option('io-backend', { type: 'string', default: env('io-backend'), choices: ['auto', 'fs', 'uring'], describe: 'Engine file I/O: auto (the default: uring when it works here, else fs), fs (node:fs) or uring (the io_uring addon; fails if it cannot run)' })
     .option('metrics-port', { type: 'string', default: env('metrics-port'), describe: 'HTTP port for /metrics (Prometheus), /healthz and /readyz on --host; off when unset; 0 picks a free port (logged as "metricsPort")' })
     .option('log-level', { type: 'string', default: env('log-level') ?? 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], describe: 'Log level' })
     .check((a) => (typeof a['data-dir'] === 'string' && a['data-dir'].length > 0 ? true : 'Missing --data-dir (or WALRUS_DATA_DIR)'))

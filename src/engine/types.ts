@@ -32,8 +32,8 @@ export interface WalrusOptions {
   blocksPerSegment?: number;
   /**
    * I/O backend: `fs` (pure node:fs), `uring` (the @walrus/uring-napi io_uring addon; fails if it
-   * cannot run here) or `auto` (uring when it works, else fs). Default: `$WALRUS_IO_BACKEND` read as
-   * with `auto`, else `fs`. See docs/engine.md, "I/O backends".
+   * cannot run here) or `auto` (uring when it works, else fs). Default `auto`, where
+   * `$WALRUS_IO_BACKEND` (auto|fs|uring) may force one. See docs/engine.md, "I/O backends".
    */
   backend?: 'auto' | 'fs' | 'uring';
   /**

@@ -200,16 +200,15 @@ export class Walrus {
     opts.mapper = reads.mapper ? new SegmentMapper(reads.mapper, opts.logger) : null;
     opts.readsReason = reads.reason;
     if (!options.io) {
-      // Default fs; WALRUS_IO_BACKEND (auto|fs|uring) or the option choose otherwise. Under SyncEach
+      // Default auto (uring where it works, else fs; WALRUS_IO_BACKEND may force one). Under SyncEach
       // every write is followed at once by an fdatasync, so the uring backend may write O_DIRECT.
       const selected = await selectBackend({
-        backend: options.backend ?? (process.env.WALRUS_IO_BACKEND ? 'auto' : 'fs'),
+        backend: options.backend ?? 'auto',
         dataDir: opts.dir,
         directWrites: opts.fsync.kind === 'sync-each' ? 'always' : 'synced',
       });
       opts.io = selected.io;
-      opts.backendReason =
-        options.backend || process.env.WALRUS_IO_BACKEND ? selected.reason : 'fs: the default (io_uring is opt-in: backend auto|uring, or WALRUS_IO_BACKEND)';
+      opts.backendReason = selected.reason;
     }
     const { io, dir, logger } = opts;
     await io.mkdirp(dir);
