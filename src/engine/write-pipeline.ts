@@ -405,10 +405,12 @@ export class WritePipeline {
     const all = Promise.all(parts);
     // The sync metric covers linked submissions too: from submission to the last sync's completion
     // (the write included, as it is one operation), one "file" per linked sync.
-    Promise.all(linked.syncs).then(
-      () => this.host.onSync(performance.now() - linked.startedAt, linkedSyncs),
-      () => {},
-    );
+    if (linkedSyncs > 0) {
+      Promise.all(linked.syncs).then(
+        () => this.host.onSync(performance.now() - linked.startedAt, linkedSyncs),
+        () => {},
+      );
+    }
     all.catch(() => {}); // handled in order below
     this.completionTail = this.completionTail
       .then(() => all)
