@@ -24,6 +24,7 @@
 // so MADV_SEQUENTIAL's long readahead would mostly pull in other topics' slots; the default read-around
 // is bounded.
 #include "mmap.h"
+#include "errno-error.h"
 
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -45,16 +46,6 @@ struct Mapping {
   bool retired;
 };
 
-// A Node-style error: `code` is the errno name, `errno` negative as in libuv (as in ring.cc).
-Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall_name) {
-  const char* name = strerrorname_np(err);
-  std::string message = std::string(name ? name : "EUNKNOWN") + ": " + strerror(err) + ", " + syscall_name;
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
-  error.Set("errno", Napi::Number::New(env, -err));
-  error.Set("syscall", Napi::String::New(env, syscall_name));
-  return error;
-}
 
 void FinalizeMapping(Napi::Env env, uint8_t* data, Mapping* mapping) {
   munmap(data, mapping->length);

@@ -1,4 +1,5 @@
 #include "ring.h"
+#include "errno-error.h"
 
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -32,16 +33,6 @@ int SysRegister(int fd, unsigned opcode, const void* arg, unsigned nr_args) {
 unsigned LoadAcquire(const unsigned* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 void StoreRelease(unsigned* p, unsigned v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
-// A Node-style error: `code` is the errno name (EPERM, ENOSYS, …), `errno` is negative as in libuv.
-Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall_name) {
-  const char* name = strerrorname_np(err);
-  std::string message = std::string(name ? name : "EUNKNOWN") + ": " + strerror(err) + ", " + syscall_name;
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, name ? name : "EUNKNOWN"));
-  error.Set("errno", Napi::Number::New(env, -err));
-  error.Set("syscall", Napi::String::New(env, syscall_name));
-  return error;
-}
 
 bool ReadBytes(const Napi::Value& value, uint8_t** data, size_t* bytes) {
   if (!value.IsTypedArray()) return false;

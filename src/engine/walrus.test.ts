@@ -1,18 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FsFileIO, FsyncSchedule, ReadConsistency, Walrus, type FileIO } from './index.js';
-import { crash, open, payload, quiet, removeTempDirs, segmentFiles, SMALL, tempDir } from '../../test/engine/helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FsyncSchedule, ReadConsistency, Walrus, type FileIO } from './index.js';
+import { crash, open, payload, quiet, removeTempDirs, segmentFiles, SMALL, tempDir, trackedOpen, wrappedFileIO } from '../../test/engine/helpers.js';
 
-const opened: Walrus[] = [];
-async function openTracked(dir: string, options: Parameters<typeof open>[1] = {}): Promise<Walrus> {
-  const wal = await open(dir, options);
-  opened.push(wal);
-  return wal;
-}
-afterEach(async () => {
-  while (opened.length > 0) await opened.pop()!.close().catch(() => {});
-});
+const openTracked = trackedOpen();
 afterAll(removeTempDirs);
 
 describe('appends and offsets', () => {
@@ -314,13 +306,13 @@ describe('environment', () => {
     process.env.WALRUS_INSTANCE_KEY = 'tenant/a b';
     try {
       const fromEnv = await Walrus.open({ logger: quiet, ...SMALL });
-      opened.push(fromEnv);
+      openTracked.track(fromEnv);
       expect(fromEnv.dir).toBe(path.join(envDir, 'tenant_a_b'));
       const overridden = await Walrus.open({ dataDir: explicit, key: 'k', logger: quiet, ...SMALL });
-      opened.push(overridden);
+      openTracked.track(overridden);
       expect(overridden.dir).toBe(path.join(explicit, 'k'));
       const weird = await Walrus.open({ dataDir: explicit, key: '///', logger: quiet, ...SMALL });
-      opened.push(weird);
+      openTracked.track(weird);
       expect(path.basename(weird.dir)).toMatch(/^ns_[0-9a-f]{16}$/);
     } finally {
       if (saved.dir === undefined) delete process.env.WALRUS_DATA_DIR;
@@ -400,30 +392,19 @@ describe('retention caps', () => {
 describe('visibility under SyncEach', () => {
   /** The fs backend, except that every fdatasync waits until the test opens the gate. */
   function gatedSyncs(): { io: FileIO; open: () => void; close: () => void; waiting: () => number } {
-    const inner = new FsFileIO();
     const held: Array<() => void> = [];
     let gateOpen = true;
-    const io: FileIO = {
-      name: 'gated-fs',
-      mkdirp: (p) => inner.mkdirp(p),
-      readdir: (p) => inner.readdir(p),
-      unlink: (p) => inner.unlink(p),
-      rename: (a, b) => inner.rename(a, b),
-      syncDir: (p) => inner.syncDir(p),
-      readFile: (p) => inner.readFile(p),
-      async open(path, options) {
-        const handle = await inner.open(path, options);
-        return new Proxy(handle, {
-          get(target, key, receiver) {
-            if (key !== 'datasync') return Reflect.get(target, key, receiver);
-            return async () => {
-              if (!gateOpen) await new Promise<void>((r) => held.push(r));
-              return target.datasync();
-            };
-          },
-        });
-      },
-    };
+    const io = wrappedFileIO('gated-fs', (handle) =>
+      new Proxy(handle, {
+        get(target, key, receiver) {
+          if (key !== 'datasync') return Reflect.get(target, key, receiver);
+          return async () => {
+            if (!gateOpen) await new Promise<void>((r) => held.push(r));
+            return target.datasync();
+          };
+        },
+      }),
+    );
     return {
       io,
       open: () => {
@@ -468,32 +449,21 @@ describe('linked write→fdatasync (backends with writevAndSync, as io_uring)', 
    * held until released by index, so tests choose the order in which cycles' syncs complete.
    */
   function linkedSyncs(): { io: FileIO; held: () => number; release: (i: number, fail?: boolean) => void; hold: (on: boolean) => void } {
-    const inner = new FsFileIO();
     const gates: Array<{ go: (fail: boolean) => void } | null> = [];
     let holding = false;
-    const io: FileIO = {
-      name: 'linked-fs',
-      mkdirp: (p) => inner.mkdirp(p),
-      readdir: (p) => inner.readdir(p),
-      unlink: (p) => inner.unlink(p),
-      rename: (a, b) => inner.rename(a, b),
-      syncDir: (p) => inner.syncDir(p),
-      readFile: (p) => inner.readFile(p),
-      async open(path, options) {
-        const handle = await inner.open(path, options);
-        return Object.assign(Object.create(handle) as typeof handle, {
-          async writevAndSync(buffers: readonly Uint8Array[], position: number, onWritten?: () => void): Promise<void> {
-            await handle.writev(buffers, position);
-            onWritten?.();
-            if (holding) {
-              const fail = await new Promise<boolean>((go) => gates.push({ go }));
-              if (fail) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
-            }
-            await handle.datasync();
-          },
-        });
-      },
-    };
+    const io = wrappedFileIO('linked-fs', (handle) =>
+      Object.assign(Object.create(handle) as typeof handle, {
+        async writevAndSync(buffers: readonly Uint8Array[], position: number, onWritten?: () => void): Promise<void> {
+          await handle.writev(buffers, position);
+          onWritten?.();
+          if (holding) {
+            const fail = await new Promise<boolean>((go) => gates.push({ go }));
+            if (fail) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+          }
+          await handle.datasync();
+        },
+      }),
+    );
     return {
       io,
       held: () => gates.filter((g) => g !== null).length,

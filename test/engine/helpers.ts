@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { Walrus, type WalrusOptions } from '../../src/engine/index.js';
+import { afterEach } from 'vitest';
+import { FsFileIO, Walrus, type FileHandle, type FileIO, type WalrusOptions } from '../../src/engine/index.js';
 
 /** Small geometry so seals, new segments and reclamation happen within a few hundred KiB. */
 export const SMALL: WalrusOptions = { blockBytes: 16 * 1024, blocksPerSegment: 4 };
@@ -31,6 +32,36 @@ export const quiet = pino({ level: 'silent' });
 
 export function open(dir: string, options: WalrusOptions = {}): Promise<Walrus> {
   return Walrus.open({ dataDir: dir, logger: quiet, ...SMALL, ...options });
+}
+
+/**
+ * `open` for a test file that closes every engine it opened after each test (registers the afterEach;
+ * call it once at the top of the file). `track` adds an engine opened some other way.
+ */
+export function trackedOpen(): ((dir: string, options?: WalrusOptions) => Promise<Walrus>) & { track: (wal: Walrus) => Walrus } {
+  const opened: Walrus[] = [];
+  afterEach(async () => {
+    while (opened.length > 0) await opened.pop()!.close().catch(() => {});
+  });
+  const track = (wal: Walrus): Walrus => {
+    opened.push(wal);
+    return wal;
+  };
+  return Object.assign(async (dir: string, options: WalrusOptions = {}) => track(await open(dir, options)), { track });
+}
+
+/** A FileIO that forwards everything to `inner` (default the fs backend), each opened handle passed through `wrap`. */
+export function wrappedFileIO(name: string, wrap: (handle: FileHandle) => FileHandle, inner: FileIO = new FsFileIO()): FileIO {
+  return {
+    name,
+    mkdirp: (p) => inner.mkdirp(p),
+    readdir: (p) => inner.readdir(p),
+    unlink: (p) => inner.unlink(p),
+    rename: (a, b) => inner.rename(a, b),
+    syncDir: (p) => inner.syncDir(p),
+    readFile: (p) => inner.readFile(p),
+    open: async (path, options) => wrap(await inner.open(path, options)),
+  };
 }
 
 /** Stops an in-process engine as kill -9 would (written bytes stay in the page cache; nothing flushed). */

@@ -6,12 +6,12 @@
 import fs from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FsFileIO, FsyncSchedule, READS_ENV, Walrus, type Entry, type FileIO } from '../../src/engine/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FsyncSchedule, READS_ENV, Walrus, type Entry, type FileIO } from '../../src/engine/index.js';
 import { loadMmapAddon } from '../../src/engine/backends/mmap-file-mapper.js';
 import { selectBackend } from '../../src/engine/backends/select-backend.js';
 import { UringFileIO } from '../../src/engine/backends/uring-file-io.js';
-import { open, payload, removeTempDirs, segmentFiles, tempDir } from './helpers.js';
+import { open, payload, removeTempDirs, segmentFiles, tempDir, trackedOpen, wrappedFileIO } from './helpers.js';
 
 const mmapProblem = await loadMmapAddon().then(
   () => undefined,
@@ -30,15 +30,7 @@ if (mmapProblem === undefined) {
   console.info(`[mmap-reads.test] SKIPPED the mmap cases, pread only: ${mmapProblem}`);
 }
 
-const opened: Walrus[] = [];
-async function openTracked(dir: string, options: Parameters<typeof open>[1]): Promise<Walrus> {
-  const wal = await open(dir, options);
-  opened.push(wal);
-  return wal;
-}
-afterEach(async () => {
-  while (opened.length > 0) await opened.pop()!.close().catch(() => {});
-});
+const openTracked = trackedOpen();
 afterAll(removeTempDirs);
 
 /** Lines of /proc/self/maps naming a file under `dir`. */
@@ -264,17 +256,7 @@ describe.skipIf(mmapProblem !== undefined).each(backends)('mmap reads on the %s 
 describe('choosing the read path', () => {
   /** A FileIO that is not one of the engine's own (as the crash tests' in-memory double is not). */
   function foreignIo(): FileIO {
-    const fsIo = new FsFileIO();
-    return {
-      name: 'wrapped',
-      open: (p, o) => fsIo.open(p, o),
-      mkdirp: (p) => fsIo.mkdirp(p),
-      readdir: (p) => fsIo.readdir(p),
-      unlink: (p) => fsIo.unlink(p),
-      rename: (a, b) => fsIo.rename(a, b),
-      syncDir: (p) => fsIo.syncDir(p),
-      readFile: (p) => fsIo.readFile(p),
-    };
+    return wrappedFileIO('wrapped', (handle) => handle);
   }
 
   async function withEnv<T>(value: string | undefined, fn: () => Promise<T>): Promise<T> {
