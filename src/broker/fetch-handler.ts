@@ -2,15 +2,17 @@
  * `fetch`: a plain read from an offset, or the next records for a consumer group (leased to the
  * calling connection); with `maxWaitMs`, a long-poll that answers as soon as records exist.
  *
- * Group hand-out without a lock: the offsets a fetch will hand out (redeliveries first, then fresh
- * ones up to the cached high watermark) are reserved synchronously, before the first await, so two
- * concurrent fetches of one group can never pick the same record, and the reservation keeps the
- * group's cursor from moving past them while they are read. They are read in that order until the
- * reply's byte budget is spent, so what is not handed out is always a tail of the reservation, and
- * it comes first in the next fetch: one member still gets its records in offset order. After the
- * reads, in one synchronous step, the records handed out are leased, whatever was reserved but not
- * handed out is put back for redelivery, and offsets the log no longer retains are dropped, which
- * counts them as acknowledged.
+ * Group hand-out: the offsets a fetch will hand out (redeliveries first, then fresh ones up to the
+ * cached high watermark) are reserved synchronously, and the reservation keeps the group's cursor
+ * from moving past them while they are read. They are read in that order until the reply's byte
+ * budget is spent, so what is not handed out is always a tail of the reservation. After the reads,
+ * in one synchronous step, the records handed out are leased, whatever was reserved but not handed
+ * out is put back for redelivery, and offsets the log no longer retains are dropped, which counts
+ * them as acknowledged. Hand-outs of one group take turns (`GroupEntry.handOuts`): the next one
+ * reserves only once the last has put its tail back, so it hands that tail out first and a member
+ * with several fetches in flight still gets the group's records in offset order. (Reserving while
+ * another hand-out was still reading let the second run ahead of the first one's tail.) A long-poll
+ * waits outside its turn; different groups never wait for each other.
  *
  * Hand-out ids: a group fetch takes its `handOutId` when it arrives, before any await, so on one
  * connection the ids follow the order the fetches were sent whatever order their reads finish in. A
@@ -24,7 +26,7 @@ import type { HandOut } from './consumer-group.js';
 import { requireOtherTopic } from './dead-letters.js';
 import type { BrokerEngine } from './engine-port.js';
 import { countWithinBudget, readBytesFor } from './fetch-budget.js';
-import type { GroupRegistry } from './group-registry.js';
+import type { GroupEntry, GroupRegistry } from './group-registry.js';
 import type { HighWatermarks } from './high-watermarks.js';
 import { FETCH_RECORD_OVERHEAD_BYTES, GROUP_IN_FLIGHT_MAX } from './limits.js';
 import type { TopicWaiters } from './long-poll.js';
@@ -122,12 +124,35 @@ export class FetchHandler {
     maxBytes: number,
     session: Session,
   ): Promise<FetchedRecord[]> {
-    const { engine, groups, highWatermarks } = this.ctx;
+    const { engine, groups } = this.ctx;
     const topic = request.topic;
-    const leaseMs = request.ackTimeoutMs;
     if (!engine.hasTopic(topic)) return [];
     if (request.maxDeliveries !== undefined) requireOtherTopic(topic, request.deadLetterTopic, request.id);
     const entry = await groups.get(topic, groupName);
+    const previous = entry.handOuts;
+    let endTurn!: () => void;
+    entry.handOuts = new Promise<void>((resolve) => (endTurn = resolve));
+    try {
+      await previous;
+      return await this.handOutInTurn(request, entry, handOutId, maxRecords, maxBytes, session);
+    } finally {
+      endTurn();
+    }
+  }
+
+  /** `handOut` once the group's earlier hand-outs have ended. */
+  private async handOutInTurn(
+    request: FetchRequest,
+    entry: GroupEntry,
+    handOutId: number,
+    maxRecords: number,
+    maxBytes: number,
+    session: Session,
+  ): Promise<FetchedRecord[]> {
+    const { engine, groups, highWatermarks } = this.ctx;
+    const topic = request.topic;
+    const groupName = entry.group.name;
+    const leaseMs = request.ackTimeoutMs;
     const highWatermark = await highWatermarks.get(topic);
     const group = entry.group;
     if (request.maxDeliveries !== undefined && !group.hasPolicy) group.configure(request.maxDeliveries, request.deadLetterTopic);
@@ -158,9 +183,11 @@ export class FetchHandler {
     if (session.closed) records.length = 0;
     const gone = read.gone;
     group.forgetCounts(gone);
+    // Taken from the redelivery list, they come first in `records`; a tail some fetch put back
+    // unread was never delivered, so only records leased before count as redelivered.
+    let redelivered = 0;
+    for (let i = 0; i < Math.min(records.length, read.redeliveredCount); i++) if (group.deliveryCount(records[i].offset) > 0) redelivered++;
     for (const r of records) groups.lease(entry, r.offset, session.id, leaseMs, handOutId);
-    // Redelivered records come first in `records` (readReserved reads them first).
-    const redelivered = Math.min(records.length, read.redeliveredCount);
     if (redelivered > 0) this.ctx.metrics.redelivered(topic, groupName, redelivered);
     // Reserved, not handed out and still in the log: back for redelivery (they are the lowest pending).
     group.putBack(reservedOffsets(handOut, gone, records.length));

@@ -17,6 +17,8 @@ export interface GroupEntry {
   writes: Promise<void>;
   /** Settles after the last queued dead-letter copy; copies go one at a time, in offset order per batch. */
   deadLetterWrites: Promise<void>;
+  /** Settles when the last group fetch's hand-out has ended; hand-outs go one at a time (fetch-handler.ts). */
+  handOuts: Promise<void>;
 }
 
 /** Options of `GroupRegistry`. */
@@ -231,7 +233,7 @@ export class GroupRegistry {
     const position = await this.options.engine.cursorPosition(topic, name);
     const existing = this.entries.get(key);
     if (existing !== undefined) return existing;
-    const entry: GroupEntry = { group: new ConsumerGroup(topic, name, position), writes: Promise.resolve(), deadLetterWrites: Promise.resolve() };
+    const entry: GroupEntry = { group: new ConsumerGroup(topic, name, position), writes: Promise.resolve(), deadLetterWrites: Promise.resolve(), handOuts: Promise.resolve() };
     this.entries.set(key, entry);
     return entry;
   }

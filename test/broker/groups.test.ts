@@ -117,6 +117,21 @@ describe('consumer groups (default 30 s leases)', () => {
     for (const c of [producer, m]) c.close();
   });
 
+  it('fetches in flight together from one member get consecutive records in the order they were sent', async () => {
+    const producer = await RawClient.connect(shared.daemon.port);
+    const records = Array.from({ length: 1500 }, () => ({ value: Buffer.alloc(1024, 1) }));
+    expect((await producer.request({ op: 'produceBatch', topic: 'piped', records })).ok).toBe(true);
+    const m = await RawClient.connect(shared.daemon.port);
+    const seen: number[] = [];
+    for (let round = 0; round < 10 && seen.length < 1500; round++) {
+      // Each reserves up to 1,000 but its budget covers ~290: the next must start at the first's tail.
+      const ids = [0, 1, 2].map(() => m.send({ op: 'fetch', topic: 'piped', group: 'g', maxRecords: 1000, maxBytes: 300_000 }));
+      for (const id of ids) seen.push(...offsetsOf(await m.replyTo(id)));
+    }
+    expect(seen).toEqual(Array.from({ length: 1500 }, (_, i) => i));
+    for (const c of [producer, m]) c.close();
+  });
+
   it('hand-out ids follow the order fetches arrive on a connection, not the order they finish', async () => {
     const producer = await RawClient.connect(shared.daemon.port);
     await produceN(producer, 'ids-ready', 3);
