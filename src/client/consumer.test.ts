@@ -203,6 +203,71 @@ describe('Consumer', () => {
     await second.return!();
   });
 
+  it('keeps a second fetch in flight while records flow, and accepts replies in the order it sent them', async () => {
+    // The peer numbers hand-outs in arrival order, as the broker does, and answers the second fetch
+    // of each pair before the first: replies come back out of order.
+    const fetches: Array<{ maxWaitMs: number; maxBytes: number; answered: boolean }> = [];
+    /** Commits whose seenHandOutId covers a hand-out not answered yet (the client cannot have seen it). */
+    const unseenCovered: number[] = [];
+    let next = 0;
+    let handOutIdLast = 0;
+    let held: (() => void) | undefined;
+    const total = 300;
+    const peer = await startScriptedPeer((request, reply) => {
+      if (request.op === 'commit') {
+        const seenHandOutId = request.seenHandOutId as number;
+        if (fetches.some((f, i) => i + 1 <= seenHandOutId && !f.answered)) unseenCovered.push(seenHandOutId);
+        reply({ id: request.id, ok: true, committed: request.offset });
+        return;
+      }
+      if (request.op !== 'fetch') return;
+      const fetch = { maxWaitMs: request.maxWaitMs as number, maxBytes: request.maxBytes as number, answered: false };
+      fetches.push(fetch);
+      const handOutId = ++handOutIdLast;
+      const records: Array<{ offset: number; timestamp: number; value: Buffer }> = [];
+      while (next < total && records.length < 50) records.push({ offset: next, timestamp: 1, value: Buffer.alloc(8, next++ % 256) });
+      const send = (): void => {
+        fetch.answered = true;
+        reply({ id: request.id, ok: true, records, highWatermark: next, handOutId: records.length > 0 ? handOutId : undefined });
+      };
+      if (records.length === 0) setTimeout(send, 20);
+      else if (held === undefined) {
+        // Held until the next fetch arrives (or 30 ms pass, when none does).
+        held = send;
+        setTimeout(() => {
+          if (held === send) {
+            held = undefined;
+            send();
+          }
+        }, 30);
+      } else {
+        send(); // the later fetch first
+        const first = held;
+        held = undefined;
+        setTimeout(first, 20);
+      }
+    });
+    peers.push(peer);
+    const c = await client(peer.port);
+    const consumer = c.consumer({ topic: 't', group: 'g' });
+    const seen: number[] = [];
+    let inFlightMax = 0;
+    for await (const batch of consumer.batches({ maxRecords: 10, maxWaitMs: 0 })) {
+      inFlightMax = Math.max(inFlightMax, fetches.filter((f) => !f.answered).length);
+      seen.push(...batch.messages.map((m) => m.offset));
+      await settle(2); // still handling earlier records when the later reply comes in
+      await batch.commit();
+      if (seen.length >= total) break;
+    }
+    expect(seen).toEqual(Array.from({ length: total }, (_, i) => i));
+    // A later fetch answered first must not be covered by a commit before the earlier one is in.
+    expect(unseenCovered).toEqual([]);
+    expect(inFlightMax).toBe(2);
+    // Only the oldest fetch long-polls; both together ask for no more than the buffer cap.
+    expect(fetches.filter((f) => f.maxWaitMs > 0).length).toBeLessThan(fetches.length);
+    for (const f of fetches) expect(f.maxBytes).toBeLessThanOrEqual(4 * 1024 * 1024 / 2);
+  });
+
   it('a nacked record handed back before the nack reply is delivered again, and no commit passes it unseen', async () => {
     const commits: number[] = [];
     const redeliver: number[] = [];

@@ -1,7 +1,7 @@
-import type { FetchedRecord } from '../protocol/index.js';
+import type { FetchedRecord, FetchResult } from '../protocol/index.js';
 import { CommitScheduler } from './commit-scheduler.js';
 import { ConsumedMessage, DeserializeError, type MessageOwner } from './consumed-message.js';
-import type { Connection } from './connection.js';
+import { ConnectionState, type Connection } from './connection.js';
 import { AbortedError, clientError, ClientErrorCode, isRetriable, WalrusError } from './errors.js';
 import {
   ACK_TIMEOUT_MS_MAX,
@@ -12,6 +12,7 @@ import {
   FETCH_RECORDS_MAX,
   FETCH_RETRY_DELAY_MS,
   FETCH_WAIT_MS,
+  FETCHES_IN_FLIGHT_MAX,
   NACK_DELAY_MS_MAX,
   NACK_REASON_LENGTH_MAX,
   RECORD_OVERHEAD_BYTES,
@@ -24,14 +25,22 @@ import type { BatchesOptions, CloseOptions, Message, MessageBatch, MessagesOptio
  * Group consumer: a long-poll fetch loop filling a byte-bounded buffer, drained by one reader at a
  * time (`messages()` or `batches()`).
  *
- * - Prefetch: a fetch asks for at most `maxBufferedBytes − buffered` bytes, and none is issued while
- *   the buffer is full, so memory stays within the cap plus one record. Fetching runs only while a
- *   reader is active: prefetched records hold broker leases that tick whether or not anyone reads.
+ * - Prefetch: fetches in flight ask for at most `maxBufferedBytes − buffered` bytes together, and none
+ *   is issued while the buffer is full, so memory stays within the cap plus one record per fetch in
+ *   flight. Fetching runs only while a reader is active: prefetched records hold broker leases that
+ *   tick whether or not anyone reads.
+ * - Pipelining: while records flow, up to FETCHES_IN_FLIGHT_MAX fetches are in flight (the later
+ *   ones do not wait on the broker), and their replies are accepted in the order they were sent.
+ *   That keeps records in order, and it is what makes `seenHandOutId` safe: the broker numbers a
+ *   connection's hand-outs in the order the fetches arrive, so every reply not accepted yet has a
+ *   higher id than any accepted one, and a commit never acknowledges a record this loop has not seen.
+ *   A drained topic gets a single long-poll.
  * - Leases belong to a connection. When it drops, the broker releases them and will hand the records
  *   out again, so the buffer is emptied and commit bookkeeping restarts; the loop then waits for the
  *   reconnect and continues from the group's committed cursor without user code.
- * - Close: stops fetching (an in-flight long-poll is abandoned at once), lets a running handler
- *   finish, waits for commits in flight, then ends every reader.
+ * - Close: stops fetching (an in-flight long-poll is abandoned at once; a pipelined fetch is let
+ *   finish and its records count as unfinished), lets a running handler finish, waits for commits in
+ *   flight, then ends every reader.
  */
 export class Consumer<T = Buffer> implements MessageOwner {
   readonly topic: string;
@@ -56,10 +65,13 @@ export class Consumer<T = Buffer> implements MessageOwner {
   /** Last message yielded, for autoCommit. */
   #lastYielded: ConsumedMessage<T> | undefined;
   #fetching = false;
+  /** Settles when the running fetch loop has ended. */
+  #fetchLoopDone: Promise<void> = Promise.resolve();
+  /** Aborts the long-poll in flight (a pipelined fetch is not aborted: see `#close`). */
   #fetchAbort: AbortController | undefined;
   /** Wakes a reader waiting for records; wakes the fetch loop waiting for space. */
   #wakeReader: (() => void) | undefined;
-  #wakeFetcher: (() => void) | undefined;
+  #wakeFetcher: ((value?: undefined) => void) | undefined;
   /** A non-retriable error from fetch or autoCommit, thrown to the reader once. */
   #failure: Error | undefined;
   #closing = false;
@@ -243,6 +255,9 @@ export class Consumer<T = Buffer> implements MessageOwner {
     }
     this.#buffer.clear();
     this.#wakeReader?.();
+    // A pipelined fetch does not wait on the broker: let it land, so its records count as
+    // unfinished (leased to this connection) instead of vanishing with a dropped reply.
+    await this.#fetchLoopDone;
     await this.#commits.drain();
     this.#onClosed();
   }
@@ -343,7 +358,7 @@ export class Consumer<T = Buffer> implements MessageOwner {
   #startFetching(): void {
     if (this.#fetching || this.#closing) return;
     this.#fetching = true;
-    void this.#fetchLoop().finally(() => {
+    this.#fetchLoopDone = this.#fetchLoop().finally(() => {
       this.#fetching = false;
       // A reader may have started while the last fetch was finishing (but after a failure, the
       // reader must see it and end first: restarting now would only repeat the failing fetch).
@@ -351,51 +366,124 @@ export class Consumer<T = Buffer> implements MessageOwner {
     });
   }
 
+  /**
+   * Keeps fetches in flight (see the class comment) and accepts their replies in the order sent.
+   * After a failure, or once the reader ended or the consumer closes, it sends no more and accepts
+   * what is still in flight, so no record leased to this connection goes unaccounted for.
+   */
   async #fetchLoop(): Promise<void> {
-    while (this.#readerActive && !this.#closing) {
-      if (this.#buffer.bytes >= this.#settings.maxBufferedBytes) {
-        await new Promise<void>((resolve) => (this.#wakeFetcher = resolve));
-        this.#wakeFetcher = undefined;
+    const inFlight: FetchInFlight[] = [];
+    /** The last reply had records: worth a second fetch in flight. */
+    let flowing = false;
+    let stopped = false;
+    for (;;) {
+      if (stopped || !this.#readerActive || this.#closing) stopped = true;
+      else if (this.#connection.state === ConnectionState.connected) this.#topUp(inFlight, flowing);
+      if (inFlight.length === 0) {
+        if (stopped) return;
+        if (!(await this.#waitToFetch())) return;
         continue;
       }
-      const abort = new AbortController();
-      this.#fetchAbort = abort;
-      try {
-        await this.#connection.whenConnected(abort.signal);
-        if (this.#closing) return;
-        const generation = this.#connection.generation;
-        if (generation !== this.#generation) this.#resetLeases(generation);
-        const result = await this.#connection.request(
+      let outcome: FetchOutcome | undefined;
+      if (!stopped && flowing && inFlight.length < FETCHES_IN_FLIGHT_MAX) {
+        // Room the reader frees meanwhile may allow another fetch: wake for that too.
+        outcome = await Promise.race([inFlight[0].reply, new Promise<undefined>((resolve) => (this.#wakeFetcher = resolve))]);
+        this.#wakeFetcher = undefined;
+        if (outcome === undefined) continue;
+      } else {
+        outcome = await inFlight[0].reply;
+      }
+      const fetch = inFlight.shift()!;
+      if (fetch.abort === this.#fetchAbort) this.#fetchAbort = undefined;
+      if (outcome.error === undefined) {
+        const result = outcome.result!;
+        flowing = result.records.length > 0;
+        // A reply can only come on the connection it was sent on, so its leases are this generation's.
+        if (fetch.generation === this.#generation) {
+          if (result.handOutId !== undefined && result.handOutId > this.#seenHandOutId) this.#seenHandOutId = result.handOutId;
+          // Closing: not delivered, but leased to this connection, so they count as unfinished.
+          if (this.#closing) for (const record of result.records) this.#commits.give(record.offset);
+          else this.#accept(result.records, fetch.generation);
+        }
+        continue;
+      }
+      flowing = false;
+      if (this.#closing || stopped) continue;
+      if (!isRetriable(outcome.error)) {
+        this.#failure ??= outcome.error as Error;
+        this.#wakeReader?.();
+        stopped = true;
+        continue;
+      }
+      if (inFlight.length === 0) await delay(FETCH_RETRY_DELAY_MS);
+    }
+  }
+
+  /** Sends fetches while the rules of the class comment allow: room in the buffer, records flowing. */
+  #topUp(inFlight: FetchInFlight[], flowing: boolean): void {
+    const capBytes = this.#settings.maxBufferedBytes;
+    const shareBytes = Math.max(1, Math.floor(capBytes / FETCHES_IN_FLIGHT_MAX));
+    while (inFlight.length < FETCHES_IN_FLIGHT_MAX && (inFlight.length === 0 || flowing)) {
+      let roomBytes = capBytes - this.#buffer.bytes;
+      for (const f of inFlight) roomBytes -= f.maxBytes;
+      // A pipelined fetch is worth its round trip only with a fair share of the buffer to fill.
+      if (roomBytes <= 0 || (inFlight.length > 0 && roomBytes < shareBytes / 2)) return;
+      const generation = this.#connection.generation;
+      if (generation !== this.#generation) this.#resetLeases(generation);
+      const longPoll = inFlight.length === 0;
+      const maxBytes = Math.min(roomBytes, shareBytes);
+      const abort = longPoll ? new AbortController() : undefined;
+      if (abort !== undefined) this.#fetchAbort = abort;
+      const reply = this.#connection
+        .request(
           'fetch',
           {
             topic: this.topic,
             group: this.group,
-            maxBytes: Math.max(1, this.#settings.maxBufferedBytes - this.#buffer.bytes),
+            maxBytes,
             maxRecords: FETCH_RECORDS_MAX,
-            maxWaitMs: FETCH_WAIT_MS,
+            // Only the oldest fetch waits for records; a pipelined one answers at once.
+            maxWaitMs: longPoll ? FETCH_WAIT_MS : 0,
             ackTimeoutMs: this.#settings.ackTimeoutMs,
             maxDeliveries: this.#settings.maxDeliveries,
             deadLetterTopic: this.#settings.deadLetterTopic,
           },
-          { signal: abort.signal },
+          abort === undefined ? undefined : { signal: abort.signal },
+        )
+        .then(
+          (result): FetchOutcome => ({ result, error: undefined }),
+          (error: unknown): FetchOutcome => ({ result: undefined, error: error ?? new Error('fetch failed') }),
         );
-        // A reply can only come on the connection it was sent on, so its leases are this generation's.
-        if (generation === this.#generation && !this.#closing) {
-          if (result.handOutId !== undefined && result.handOutId > this.#seenHandOutId) this.#seenHandOutId = result.handOutId;
-          this.#accept(result.records, generation);
-        }
+      inFlight.push({ reply, maxBytes, generation, abort });
+    }
+  }
+
+  /**
+   * Nothing in flight: waits for room in the buffer, or for the connection. False when the loop
+   * should end (the reader ended, the consumer closes, or the client is closed).
+   */
+  async #waitToFetch(): Promise<boolean> {
+    if (this.#connection.state !== ConnectionState.connected) {
+      const abort = new AbortController();
+      this.#fetchAbort = abort;
+      try {
+        await this.#connection.whenConnected(abort.signal);
       } catch (error) {
-        if (this.#closing) return;
+        if (this.#closing) return false;
         if (!isRetriable(error)) {
           this.#failure ??= error as Error;
           this.#wakeReader?.();
-          return;
+          return false;
         }
         await delay(FETCH_RETRY_DELAY_MS);
       } finally {
-        this.#fetchAbort = undefined;
+        if (this.#fetchAbort === abort) this.#fetchAbort = undefined;
       }
+      return true;
     }
+    await new Promise<void>((resolve) => (this.#wakeFetcher = resolve));
+    this.#wakeFetcher = undefined;
+    return true;
   }
 
   #accept(records: FetchedRecord[], generation: number): void {
@@ -444,6 +532,23 @@ export class Consumer<T = Buffer> implements MessageOwner {
     this.#lastYielded = undefined;
     this.#wakeFetcher?.(); // it may be waiting for room the clear just made
   }
+}
+
+/** What a fetch request came to. */
+interface FetchOutcome {
+  result: FetchResult | undefined;
+  error: unknown;
+}
+
+/** A fetch request in flight. */
+interface FetchInFlight {
+  readonly reply: Promise<FetchOutcome>;
+  /** Bytes it asked for; counted against the buffer cap until it is accepted. */
+  readonly maxBytes: number;
+  /** Connection generation it was sent on. */
+  readonly generation: number;
+  /** Set for the long-poll, which close() abandons. */
+  readonly abort: AbortController | undefined;
 }
 
 /** One reader's handle on the consumer. */

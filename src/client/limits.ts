@@ -44,6 +44,13 @@ export const BUFFERED_BYTES_MAX = 256 * 1024 * 1024;
 
 /** Records asked for in one fetch; the broker caps a fetch at a batch's worth. */
 export const FETCH_RECORDS_MAX = BATCH_RECORDS_MAX;
+/**
+ * Group fetches a consumer keeps in flight while records are flowing: the broker prepares the next
+ * reply while this process decodes the last one, instead of each side waiting for the other (both
+ * were ~50 % idle with one fetch at a time). Each asks for at most `maxBufferedBytes / 2`, so the
+ * buffer cap still holds; a drained topic gets one long-poll only.
+ */
+export const FETCHES_IN_FLIGHT_MAX = 2;
 /** Long-poll wait of one fetch; short enough that an abandoned poll frees the broker soon. */
 export const FETCH_WAIT_MS = 2_000;
 

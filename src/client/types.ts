@@ -85,7 +85,7 @@ export interface SendBatchResult {
 export interface ConsumerOptions<T = Buffer> {
   topic: string;
   group: string;
-  /** Prefetch bound: payload bytes held ahead of the reader (plus at most one fetch's overshoot). Default 4 MiB. */
+  /** Prefetch bound: payload bytes held ahead of the reader (plus at most one record per fetch in flight). Default 4 MiB. */
   maxBufferedBytes?: number;
   /**
    * Lease asked for on each fetch (`fetch.ackTimeoutMs`): how long a handed-out record stays yours
