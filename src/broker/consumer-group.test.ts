@@ -25,6 +25,22 @@ describe('ConsumerGroup', () => {
     expect(g.inFlight).toBe(0);
   });
 
+  it('leaseAll shares one lease per hand-out; extending one record leaves the others as they were', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    const h = g.beginHandOut(3, Number.MAX_SAFE_INTEGER)!;
+    expect(g.endHandOut(h)).toBe(true);
+    g.leaseAll([{ offset: 0 }, { offset: 1 }, { offset: 2 }], 1, 100, 5);
+    expect(g.inFlight).toBe(3);
+    expect([0, 1, 2].map((o) => g.deliveryCount(o))).toEqual([1, 1, 1]);
+    expect(g.extend(1, 1, 500)).toBe(true);
+    expect(g.expire(200)).toBe(2); // 0 and 2 expire; 1 was extended
+    expect(g.takeRedeliveries(10)).toEqual([0, 2]);
+    expect(g.deliveryCount(0)).toBe(1); // one delivery that ended without a commit
+    expect(g.ack(1, 3, 4)).toBe(0); // hand-out 5 is not seen yet
+    expect(g.ack(1, 3, 5)).toBe(1);
+    expect(g.deliveryCount(1)).toBe(0);
+  });
+
   it('acks only what the committing member was given', () => {
     const g = new ConsumerGroup('t', 'g', 10);
     handOut(g, 1, 2, 100);

@@ -15,15 +15,20 @@
  * records nobody has been given yet. Counting dead-lettering ones makes "copy to the dead-letter
  * topic, then acknowledge" the order: a crash between the two duplicates the record, never loses it.)
  *
- * Delivery counts: `deliveries` holds how often each unacknowledged offset was leased. A record that
- * comes back without a commit (expiry, nack, its connection closing) once its count reached the
- * group's `maxDeliveries` goes to `deadLettering` instead of `redeliver`; the registry copies it and
- * calls `settleDeadLetter`. Counts are in memory only: after a restart they start again at 0.
+ * Delivery counts: an offset's count is its deliveries that ended without a commit (`returned`:
+ * expiry, nack, its connection closing) plus one while it is leased to a member. Most records are
+ * delivered once and committed, so they never get a `returned` entry: the hot path (lease, ack)
+ * touches one map less. A record that comes back once its count reached the group's
+ * `maxDeliveries` goes to `deadLettering` instead of `redeliver`; the registry copies it and calls
+ * `settleDeadLetter`. Counts are in memory only: after a restart they start again at 0.
  *
  * Sizing: `leases` holds at most GROUP_IN_FLIGHT_MAX entries (the caller checks `inFlight` before
- * leasing; parked records count). `deliveries` and `reasons` hold only offsets that are leased, waiting
- * or being dead-lettered, and redeliveries go out before fresh records, so they stay near that size. Leases may differ in length (`fetch.ackTimeoutMs`), so `expire` scans them all, but only
- * once the earliest expiry (`nextExpiryMs`, a lower bound) has passed: a sweep with nothing due is O(1).
+ * leasing; parked records count). The records of one hand-out share one `Lease` object (`leaseAll`);
+ * a lease is never changed in place, `extend` gives its offset a new one. `returned` and `reasons`
+ * hold only offsets that are leased, waiting or being dead-lettered, and redeliveries go out before
+ * fresh records, so they stay near that size. Leases may differ in length (`fetch.ackTimeoutMs`), so
+ * `expire` scans them all, but only once the earliest expiry (`nextExpiryMs`, a lower bound) has
+ * passed: a sweep with nothing due is O(1).
  */
 import assert from 'node:assert';
 
@@ -62,12 +67,12 @@ export interface DeadLetterInfo {
   readonly reason: string;
 }
 
-/** One handed-out record. */
+/** One handed-out record, or every record of one hand-out (shared, so never changed in place). */
 interface Lease {
-  ownerId: number;
-  expiresAtMs: number;
+  readonly ownerId: number;
+  readonly expiresAtMs: number;
   /** The hand-out (group fetch) that leased it; 0 for parked records. */
-  handOutId: number;
+  readonly handOutId: number;
 }
 
 /** State of one group on one topic. */
@@ -87,8 +92,8 @@ export class ConsumerGroup {
   private readonly handOuts = new Set<HandOut>();
   /** Offsets leased per member, for ack and release without scanning every lease. */
   private readonly byOwner = new Map<number, Set<number>>();
-  /** Times each unacknowledged offset was leased. */
-  private readonly deliveries = new Map<number, number>();
+  /** Deliveries of each unacknowledged offset that ended without a commit (absent: none). */
+  private readonly returned = new Map<number, number>();
   /** Last reason each offset came back without a commit. */
   private readonly reasons = new Map<number, string>();
   /** Offsets being copied to the dead-letter topic (not acknowledged until `settleDeadLetter`). */
@@ -124,7 +129,8 @@ export class ConsumerGroup {
 
   /** Times `offset` was leased since it was last acknowledged (0 when never, or after a restart). */
   deliveryCount(offset: number): number {
-    return this.deliveries.get(offset) ?? 0;
+    const lease = this.leases.get(offset);
+    return (this.returned.get(offset) ?? 0) + (lease !== undefined && lease.ownerId !== PARKED_OWNER ? 1 : 0);
   }
 
   /** Records leased and not yet acknowledged. */
@@ -185,23 +191,40 @@ export class ConsumerGroup {
 
   /** Marks `offset` handed to `ownerId` by hand-out `handOutId` until `expiresAtMs`; counts one delivery. */
   lease(offset: number, ownerId: number, expiresAtMs: number, handOutId = 0): void {
-    assert(ownerId !== PARKED_OWNER, 'leasing to the parked owner');
-    this.setLease(offset, ownerId, expiresAtMs, handOutId);
-    this.deliveries.set(offset, (this.deliveries.get(offset) ?? 0) + 1);
+    this.leaseAll([{ offset }], ownerId, expiresAtMs, handOutId);
   }
 
-  private setLease(offset: number, ownerId: number, expiresAtMs: number, handOutId: number): void {
-    assert(offset < this.frontier, 'leasing an offset beyond the frontier');
-    assert(!this.leases.has(offset), 'leasing an offset twice');
-    this.leases.set(offset, { ownerId, expiresAtMs, handOutId });
-    if (expiresAtMs < this.nextExpiryMs) this.nextExpiryMs = expiresAtMs;
-    if (ownerId === PARKED_OWNER) return;
+  /** `lease` for every record of one hand-out, sharing one `Lease`. */
+  leaseAll(records: readonly { readonly offset: number }[], ownerId: number, expiresAtMs: number, handOutId: number): void {
+    assert(ownerId !== PARKED_OWNER, 'leasing to the parked owner');
+    if (records.length === 0) return;
+    const lease: Lease = { ownerId, expiresAtMs, handOutId };
     let owned = this.byOwner.get(ownerId);
     if (owned === undefined) {
       owned = new Set();
       this.byOwner.set(ownerId, owned);
     }
-    owned.add(offset);
+    for (const record of records) {
+      this.addLease(record.offset, lease);
+      owned.add(record.offset);
+    }
+  }
+
+  /** Parks `offset` (no member holds it) until `availableAtMs`. */
+  private park(offset: number, availableAtMs: number): void {
+    this.addLease(offset, { ownerId: PARKED_OWNER, expiresAtMs: availableAtMs, handOutId: 0 });
+  }
+
+  private addLease(offset: number, lease: Lease): void {
+    assert(offset < this.frontier, 'leasing an offset beyond the frontier');
+    assert(!this.leases.has(offset), 'leasing an offset twice');
+    this.leases.set(offset, lease);
+    if (lease.expiresAtMs < this.nextExpiryMs) this.nextExpiryMs = lease.expiresAtMs;
+  }
+
+  /** A delivery of `offset` ended without a commit. */
+  private countReturn(offset: number): void {
+    this.returned.set(offset, (this.returned.get(offset) ?? 0) + 1);
   }
 
   /** Removes the lease of `offset` held by `ownerId`; false when it holds none. */
@@ -220,7 +243,7 @@ export class ConsumerGroup {
   /** True when `offset` may not be handed out again under the current policy. */
   private exhausted(offset: number): boolean {
     const max = this.policy.maxDeliveries;
-    return max > 0 && (this.deliveries.get(offset) ?? 0) >= max;
+    return max > 0 && (this.returned.get(offset) ?? 0) >= max;
   }
 
   /**
@@ -248,9 +271,10 @@ export class ConsumerGroup {
    */
   nack(ownerId: number, offset: number, availableAtMs: number | undefined, reason: string): boolean {
     if (!this.dropLease(offset, ownerId)) return false;
+    this.countReturn(offset);
     this.reasons.set(offset, reason);
     if (availableAtMs === undefined || this.exhausted(offset)) this.giveBack([offset], undefined);
-    else this.setLease(offset, PARKED_OWNER, availableAtMs, 0);
+    else this.park(offset, availableAtMs);
     return true;
   }
 
@@ -258,7 +282,7 @@ export class ConsumerGroup {
   extend(ownerId: number, offset: number, expiresAtMs: number): boolean {
     const lease = this.leases.get(offset);
     if (lease === undefined || lease.ownerId !== ownerId || ownerId === PARKED_OWNER) return false;
-    lease.expiresAtMs = expiresAtMs;
+    this.leases.set(offset, { ownerId, expiresAtMs, handOutId: lease.handOutId });
     // nextExpiryMs stays a lower bound when the lease grows; it must drop when the lease shrinks.
     if (expiresAtMs < this.nextExpiryMs) this.nextExpiryMs = expiresAtMs;
     return true;
@@ -274,13 +298,13 @@ export class ConsumerGroup {
 
   /** Delivery count and last reason of a record being dead-lettered. */
   deadLetterInfo(offset: number): DeadLetterInfo {
-    return { deliveries: this.deliveries.get(offset) ?? 0, reason: this.reasons.get(offset) ?? ReleaseReason.nacked };
+    return { deliveries: this.returned.get(offset) ?? 0, reason: this.reasons.get(offset) ?? ReleaseReason.nacked };
   }
 
   /** Its dead-letter copy is durable: acknowledges `offset`. False when a seek dropped it meanwhile. */
   settleDeadLetter(offset: number): boolean {
     if (!this.deadLettering.delete(offset)) return false;
-    this.deliveries.delete(offset);
+    this.returned.delete(offset);
     this.reasons.delete(offset);
     return true;
   }
@@ -294,8 +318,9 @@ export class ConsumerGroup {
 
   /** Forgets the counts of offsets the log no longer retains (acknowledged by being gone). */
   forgetCounts(offsets: Iterable<number>): void {
+    if (this.returned.size === 0 && this.reasons.size === 0) return;
     for (const offset of offsets) {
-      this.deliveries.delete(offset);
+      this.returned.delete(offset);
       this.reasons.delete(offset);
     }
   }
@@ -308,12 +333,15 @@ export class ConsumerGroup {
     const owned = this.byOwner.get(ownerId);
     if (owned === undefined) return 0;
     let count = 0;
+    const counted = this.returned.size > 0 || this.reasons.size > 0;
     for (const offset of owned) {
       if (offset >= below || this.leases.get(offset)!.handOutId > seenHandOutId) continue;
       owned.delete(offset);
       this.leases.delete(offset);
-      this.deliveries.delete(offset);
-      this.reasons.delete(offset);
+      if (counted) {
+        this.returned.delete(offset);
+        this.reasons.delete(offset);
+      }
       count++;
     }
     if (owned.size === 0) this.byOwner.delete(ownerId);
@@ -331,7 +359,10 @@ export class ConsumerGroup {
     if (owned === undefined) return 0;
     this.byOwner.delete(ownerId);
     const offsets = [...owned];
-    for (const offset of offsets) this.leases.delete(offset);
+    for (const offset of offsets) {
+      this.leases.delete(offset);
+      this.countReturn(offset);
+    }
     this.giveBack(offsets, ReleaseReason.closed);
     return offsets.length;
   }
@@ -359,7 +390,10 @@ export class ConsumerGroup {
       }
     }
     this.nextExpiryMs = next;
-    for (const offset of expired) this.leases.delete(offset);
+    for (const offset of expired) {
+      this.leases.delete(offset);
+      this.countReturn(offset);
+    }
     for (const offset of unparked) this.leases.delete(offset);
     this.giveBack(expired, ReleaseReason.expired);
     this.giveBack(unparked, undefined);
@@ -372,7 +406,7 @@ export class ConsumerGroup {
     this.leases.clear();
     this.byOwner.clear();
     this.redeliver = [];
-    this.deliveries.clear();
+    this.returned.clear();
     this.reasons.clear();
     this.deadLettering.clear();
     this.deadLettersDue = [];
@@ -387,7 +421,7 @@ export class ConsumerGroup {
     if (this.redeliver.length > 0 && this.redeliver[0] < firstAvailable) {
       this.redeliver = this.redeliver.filter((o) => o >= firstAvailable);
     }
-    for (const offset of this.deliveries.keys()) {
+    for (const offset of this.returned.keys()) {
       if (offset < firstAvailable && !this.leases.has(offset) && !this.deadLettering.has(offset)) this.forgetCounts([offset]);
     }
     if (this.frontier >= firstAvailable) return 0;

@@ -187,7 +187,7 @@ export class FetchHandler {
     // unread was never delivered, so only records leased before count as redelivered.
     let redelivered = 0;
     for (let i = 0; i < Math.min(records.length, read.redeliveredCount); i++) if (group.deliveryCount(records[i].offset) > 0) redelivered++;
-    for (const r of records) groups.lease(entry, r.offset, session.id, leaseMs, handOutId);
+    groups.leaseAll(entry, records, session.id, leaseMs, handOutId);
     if (redelivered > 0) this.ctx.metrics.redelivered(topic, groupName, redelivered);
     // Reserved, not handed out and still in the log: back for redelivery (they are the lowest pending).
     group.putBack(reservedOffsets(handOut, gone, records.length));

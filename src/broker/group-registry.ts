@@ -100,7 +100,13 @@ export class GroupRegistry {
 
   /** Leases `offset` in `entry` to `ownerId` by hand-out `handOutId` for `leaseMs` (default the broker's ackTimeoutMs). */
   lease(entry: GroupEntry, offset: number, ownerId: number, leaseMs: number = this.options.ackTimeoutMs, handOutId = 0): void {
-    entry.group.lease(offset, ownerId, this.options.now() + leaseMs, handOutId);
+    this.leaseAll(entry, [{ offset }], ownerId, leaseMs, handOutId);
+  }
+
+  /** `lease` for every record of one hand-out (one clock read, one shared lease). */
+  leaseAll(entry: GroupEntry, records: readonly { readonly offset: number }[], ownerId: number, leaseMs: number = this.options.ackTimeoutMs, handOutId = 0): void {
+    if (records.length === 0) return;
+    entry.group.leaseAll(records, ownerId, this.options.now() + leaseMs, handOutId);
     let groups = this.byOwner.get(ownerId);
     if (groups === undefined) {
       groups = new Set();
