@@ -4,7 +4,8 @@
  * of N × 1 KiB into a preallocated zero-filled file, with and without one fdatasync per call.
  *
  * Env: BENCH_SECONDS (per case, default 3), BENCH_DIR (default os.tmpdir()), PAYLOAD (default 1024),
- * BENCH_BACKENDS (default fs,uring), BENCH_CASES (substrings of case names to run; default all).
+ * BENCH_BACKENDS (default fs,uring), BENCH_CASES (comma-separated substrings of case names to run,
+ * e.g. "256 appenders"; default all). Each case runs right after a fresh measure of its ceiling.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,7 +18,7 @@ type Backend = 'fs' | 'uring';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const PAYLOAD = Number(process.env.PAYLOAD ?? 1024);
 const ROOT = process.env.BENCH_DIR ?? os.tmpdir();
-/** Comma-separated substrings: only engine cases whose name contains one run (ceilings always run). */
+/** Comma-separated substrings: only cases whose name contains one run (with their ceilings). */
 const CASES = process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',') : null;
 const quiet = pino({ level: 'silent' });
 const data = Buffer.alloc(PAYLOAD, 0x61);
@@ -85,7 +86,6 @@ async function withEngine<T>(options: { fsync: FsyncSchedule; backend?: Backend 
 }
 
 async function appenders(name: string, fsync: FsyncSchedule, concurrency: number, batch: number, ceilingName: string, backend: Backend): Promise<void> {
-  if (CASES && !CASES.some((c) => name.includes(c))) return;
   await withEngine({ fsync, backend }, async (wal) => {
     const entries = Array.from({ length: batch }, () => data);
     // Warm up: the first segment is created and zero-filled here, not inside the timed window.
@@ -208,32 +208,43 @@ async function uringAvailable(): Promise<boolean> {
   }
 }
 
+/** The append cases; each runs right after its own ceiling, then on every backend in turn. */
+const APPEND_CASES: Array<{ name: string; fsync: FsyncSchedule; concurrency: number; batch: number; ceiling: { n: number; sync: boolean } }> = [
+  { name: 'SyncEach, 1 appender', fsync: FsyncSchedule.SyncEach, concurrency: 1, batch: 1, ceiling: { n: 1, sync: true } },
+  { name: 'SyncEach, 64 appenders', fsync: FsyncSchedule.SyncEach, concurrency: 64, batch: 1, ceiling: { n: 64, sync: true } },
+  { name: 'SyncEach, 256 appenders', fsync: FsyncSchedule.SyncEach, concurrency: 256, batch: 1, ceiling: { n: 256, sync: true } },
+  { name: 'SyncEach, batch append of 256', fsync: FsyncSchedule.SyncEach, concurrency: 1, batch: 256, ceiling: { n: 256, sync: true } },
+  { name: 'NoFsync, 256 appenders', fsync: FsyncSchedule.NoFsync, concurrency: 256, batch: 1, ceiling: { n: 256, sync: false } },
+  { name: 'NoFsync, batch append of 256', fsync: FsyncSchedule.NoFsync, concurrency: 1, batch: 256, ceiling: { n: 256, sync: false } },
+  { name: 'milliseconds(1000), 256 appenders', fsync: FsyncSchedule.milliseconds(1000), concurrency: 256, batch: 1, ceiling: { n: 256, sync: false } },
+];
+
 export async function main(): Promise<Row[]> {
   console.error(`engine bench: ${SECONDS}s per case, ${PAYLOAD} B payloads, dir ${ROOT}`);
-  ceiling('writevSync 1 + fdatasync', 1, true);
-  ceiling('writevSync 64 + fdatasync', 64, true);
-  ceiling('writevSync 256 + fdatasync', 256, true);
-  ceiling('writevSync 256, no sync', 256, false);
   const backends: Backend[] = (process.env.BENCH_BACKENDS ?? 'fs,uring').split(',') as Backend[];
   if (backends.includes('uring') && !(await uringAvailable())) {
     console.error('@walrus/uring-napi is not built: measuring the fs backend only');
     backends.splice(backends.indexOf('uring'), 1);
   }
-  for (const b of backends) {
-    const tag = `[${b}]`;
-    await appenders(`${tag} SyncEach, 1 appender`, FsyncSchedule.SyncEach, 1, 1, 'writevSync 1 + fdatasync', b);
-    await appenders(`${tag} SyncEach, 64 appenders`, FsyncSchedule.SyncEach, 64, 1, 'writevSync 64 + fdatasync', b);
-    await appenders(`${tag} SyncEach, 256 appenders`, FsyncSchedule.SyncEach, 256, 1, 'writevSync 256 + fdatasync', b);
-    await appenders(`${tag} SyncEach, batch append of 256`, FsyncSchedule.SyncEach, 1, 256, 'writevSync 256 + fdatasync', b);
-    await appenders(`${tag} NoFsync, 256 appenders`, FsyncSchedule.NoFsync, 256, 1, 'writevSync 256, no sync', b);
-    await appenders(`${tag} NoFsync, batch append of 256`, FsyncSchedule.NoFsync, 1, 256, 'writevSync 256, no sync', b);
-    await appenders(`${tag} milliseconds(1000), 256 appenders`, FsyncSchedule.milliseconds(1000), 256, 1, 'writevSync 256, no sync', b);
+  // The disk here is shared and its speed drifts over minutes: each case's ceiling and its backends
+  // run back to back, so the ratios compare figures taken seconds apart.
+  for (const c of APPEND_CASES) {
+    if (CASES && !CASES.some((x) => c.name.includes(x))) continue;
+    const ceilingName = `writevSync ${c.ceiling.n}${c.ceiling.sync ? ' + fdatasync' : ', no sync'}`;
+    ceiling(ceilingName, c.ceiling.n, c.ceiling.sync);
+    for (const b of backends) await appenders(`[${b}] ${c.name}`, c.fsync, c.concurrency, c.batch, ceilingName, b);
   }
   await batchReads();
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
   console.log(`\n| case | entries/s | vs ceiling | ratio | CPU µs/entry |\n|---|---:|---|---:|---:|`);
   for (const r of rows) {
     console.log(`| ${r.case} | ${fmt(r.perSecond)} | ${r.ceiling ?? ''} | ${r.ratio === undefined ? '' : `${(r.ratio * 100).toFixed(0)} %`} | ${r.cpuUsPerMsg ? r.cpuUsPerMsg.toFixed(2) : ''} |`);
+  }
+  const byCase = new Map(rows.map((r) => [r.case, r]));
+  const pairs = APPEND_CASES.map((c) => [c.name, byCase.get(`[fs] ${c.name}`), byCase.get(`[uring] ${c.name}`)] as const).filter(([, f, u]) => f && u);
+  if (pairs.length > 0) {
+    console.log(`\n| case | uring / fs entries/s | uring / fs CPU per entry |\n|---|---:|---:|`);
+    for (const [name, f, u] of pairs) console.log(`| ${name} | ${(u!.perSecond / f!.perSecond).toFixed(2)}× | ${(u!.cpuUsPerMsg / f!.cpuUsPerMsg).toFixed(2)}× |`);
   }
   console.log(`\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${new Date().toISOString()}`);
   return rows;
