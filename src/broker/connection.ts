@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ErrorCode, ErrorCodes, FrameDecoder, FrameEncoder, ProtocolError, validateRequest } from '../protocol/index.js';
-import type { Request } from '../protocol/index.js';
+import type { FetchResult, Request } from '../protocol/index.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { MetricsRecorder } from './metrics.js';
 import type { Session } from './session.js';
@@ -170,7 +170,8 @@ export class Connection {
       const fields = await this.ctx.dispatcher.dispatch(request, this.session);
       if (this.session.closed) return;
       try {
-        this.encoder.pushOk(request.id, fields);
+        if (request.op === 'fetch') this.encoder.pushFetchOk(request.id, fields as FetchResult);
+        else this.encoder.pushOk(request.id, fields);
       } catch (error) {
         this.logger.error({ err: (error as Error).message, op: request.op }, 'reply could not be encoded');
         this.encoder.pushError(request.id, ErrorCode.INTERNAL, 'reply could not be encoded');

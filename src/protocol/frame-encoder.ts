@@ -10,10 +10,16 @@
  * cheaper per frame, measured on the reference box in issue 4).
  */
 import { FRAME_HEADER_BYTES } from './limits.js';
+import type { FetchResult } from './messages.js';
 import { MsgpackWriter } from './msgpack-writer.js';
 
 /** Past this many pending bytes `take()` hands over the buffer itself instead of copying out. */
 const TAKE_COPY_BYTES_MAX = 64 * 1024;
+
+/** Most bytes a fetch reply spends besides its records: its keys, id, highWatermark, handOutId, headers. */
+const FETCH_REPLY_ENVELOPE_BYTES = 96;
+/** Most bytes a key-less, header-less fetched record spends besides its value (map, 3 keys, 2 uint64s, bin header). */
+const FETCHED_RECORD_ENVELOPE_BYTES = 1 + 7 + 9 + 10 + 9 + 6 + 5;
 
 /** Accumulates encoded frames; `take()` returns them as one Buffer and starts over. */
 export class FrameEncoder {
@@ -70,6 +76,62 @@ export class FrameEncoder {
         if (value === undefined) continue;
         w.writeString(key);
         w.write(value, 1);
+      }
+    } catch (error) {
+      w.position = start;
+      throw error;
+    }
+    const bodyBytes = w.position - start - FRAME_HEADER_BYTES;
+    w.buffer.writeUInt32BE(bodyBytes, start);
+    return bodyBytes;
+  }
+
+  /**
+   * `pushOk(id, result)` for a fetch reply, byte for byte, without the generic walk: the buffer is
+   * sized once for the whole reply (the generic path regrew it from 16 KiB by doubling, copying each
+   * time) and a record with neither key nor headers is written field by field. Profiled on a drain
+   * of 1 KiB records: the generic encoding was ~2 us of the broker's ~9 us per record.
+   */
+  pushFetchOk(id: number, result: FetchResult): number {
+    const records = result.records;
+    let bytes = FETCH_REPLY_ENVELOPE_BYTES;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      bytes += FETCHED_RECORD_ENVELOPE_BYTES + r.value.length;
+      if (r.key !== undefined) bytes += r.key.length + 8;
+      if (r.headers !== undefined) bytes += 64; // a first guess only: the writer grows if it must
+    }
+    const w = this.writer;
+    w.ensure(FRAME_HEADER_BYTES + bytes);
+    const start = w.position;
+    w.position += FRAME_HEADER_BYTES;
+    try {
+      w.writeMapHeader(result.handOutId === undefined ? 4 : 5);
+      w.writeString('id');
+      w.writeNumber(id);
+      w.writeString('ok');
+      w.write(true);
+      w.writeString('records');
+      w.writeArrayHeader(records.length);
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i];
+        if (r.key !== undefined || r.headers !== undefined) {
+          w.write(r, 2);
+          continue;
+        }
+        w.writeMapHeader(3);
+        w.writeString('offset');
+        w.writeNumber(r.offset);
+        w.writeString('timestamp');
+        w.writeNumber(r.timestamp);
+        w.writeString('value');
+        w.writeBin(r.value);
+      }
+      w.writeString('highWatermark');
+      w.writeNumber(result.highWatermark);
+      if (result.handOutId !== undefined) {
+        w.writeString('handOutId');
+        w.writeNumber(result.handOutId);
       }
     } catch (error) {
       w.position = start;
