@@ -20,6 +20,8 @@ export interface BrokerEngine {
   close(): Promise<void>;
   watch(topic: string, listener: (nextOffset: number) => void): () => void;
   readonly backend: { name: string; reason: string };
+  /** Read path (`mmap` or `pread`) and why. */
+  readonly reads: { name: string; reason: string };
 }
 
 export type { Entry, TopicStats };

@@ -214,6 +214,8 @@ export async function startBroker(options: BrokerOptions): Promise<Broker> {
       authTokens: resolved.authTokens.length,
       backend: engine.backend.name,
       backendReason: engine.backend.reason,
+      reads: engine.reads.name,
+      readsReason: engine.reads.reason,
       metricsPort: http?.port,
     },
     'listening',
