@@ -170,7 +170,7 @@ export class Connection {
       const fields = await this.ctx.dispatcher.dispatch(request, this.session);
       if (this.session.closed) return;
       try {
-        if (request.op === 'fetch') this.encoder.pushFetchOk(request.id, fields as FetchResult);
+        if (request.op === 'fetch') this.encoder.pushFetchOk(request.id, fields as FetchResult, request.recordsBlob === true);
         else this.encoder.pushOk(request.id, fields);
       } catch (error) {
         this.logger.error({ err: (error as Error).message, op: request.op }, 'reply could not be encoded');

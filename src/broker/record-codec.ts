@@ -16,13 +16,11 @@
  * first byte is neither tag (written through the embedded engine API, not the broker) are served
  * whole as the value.
  */
-import { createUnpackr, MsgpackWriter } from '../protocol/index.js';
+import { createUnpackr, MsgpackWriter, RECORD_TAG_META, RECORD_TAG_VALUE } from '../protocol/index.js';
 import type { FetchedRecord, Headers, ProduceRecord } from '../protocol/index.js';
 
-/** Format tag of a value-only record. */
-export const RECORD_TAG_VALUE = 0x00;
-/** Format tag of a record with key and/or headers. */
-export const RECORD_TAG_META = 0x01;
+/** Format tags; a fetch reply's `recordsBlob` carries record bodies in this same layout. */
+export { RECORD_TAG_META, RECORD_TAG_VALUE };
 
 /** Encodes and decodes stored records; holds reusable scratch space, so one per broker. */
 export class RecordCodec {

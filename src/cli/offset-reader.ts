@@ -39,7 +39,7 @@ export class OffsetReader {
    */
   async read(topic: string, offset: number, maxRecords: number, maxWaitMs = 0, signal?: AbortSignal): Promise<{ records: FetchedRecord[]; highWatermark: number }> {
     const result = await this.#connection.request('fetch', { topic, offset, maxRecords, maxWaitMs }, { signal });
-    return { records: result.records, highWatermark: result.highWatermark };
+    return { records: result.records ?? [], highWatermark: result.highWatermark };
   }
 
   /**

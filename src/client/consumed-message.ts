@@ -30,19 +30,25 @@ export class ConsumedMessage<T> implements Message<T> {
   deserializeFailure: unknown = undefined;
   readonly #owner: MessageOwner;
 
+  /** Positional, not an options object: one is made per fetched record. */
   constructor(
     owner: MessageOwner,
-    fields: { topic: string; offset: number; timestamp: number; value: T; key?: Buffer; headers?: Headers },
+    topic: string,
+    offset: number,
+    timestamp: number,
+    value: T,
+    key: Buffer | undefined,
+    headers: Headers | undefined,
     generation: number,
     bytes: number,
   ) {
     this.#owner = owner;
-    this.topic = fields.topic;
-    this.offset = fields.offset;
-    this.timestamp = fields.timestamp;
-    this.value = fields.value;
-    if (fields.key !== undefined) this.key = fields.key;
-    if (fields.headers !== undefined) this.headers = fields.headers;
+    this.topic = topic;
+    this.offset = offset;
+    this.timestamp = timestamp;
+    this.value = value;
+    if (key !== undefined) this.key = key;
+    if (headers !== undefined) this.headers = headers;
     this.generation = generation;
     this.bytes = bytes;
   }

@@ -206,7 +206,7 @@ describe('Consumer', () => {
   it('keeps a second fetch in flight while records flow, and accepts replies in the order it sent them', async () => {
     // The peer numbers hand-outs in arrival order, as the broker does, and answers the second fetch
     // of each pair before the first: replies come back out of order.
-    const fetches: Array<{ maxWaitMs: number; maxBytes: number; answered: boolean }> = [];
+    const fetches: Array<{ maxWaitMs: number; maxBytes: number; answered: boolean; recordsBlob: unknown }> = [];
     /** Commits whose seenHandOutId covers a hand-out not answered yet (the client cannot have seen it). */
     const unseenCovered: number[] = [];
     let next = 0;
@@ -221,7 +221,7 @@ describe('Consumer', () => {
         return;
       }
       if (request.op !== 'fetch') return;
-      const fetch = { maxWaitMs: request.maxWaitMs as number, maxBytes: request.maxBytes as number, answered: false };
+      const fetch = { maxWaitMs: request.maxWaitMs as number, maxBytes: request.maxBytes as number, answered: false, recordsBlob: request.recordsBlob };
       fetches.push(fetch);
       const handOutId = ++handOutIdLast;
       const records: Array<{ offset: number; timestamp: number; value: Buffer }> = [];
@@ -266,6 +266,8 @@ describe('Consumer', () => {
     // Only the oldest fetch long-polls; both together ask for no more than the buffer cap.
     expect(fetches.filter((f) => f.maxWaitMs > 0).length).toBeLessThan(fetches.length);
     for (const f of fetches) expect(f.maxBytes).toBeLessThanOrEqual(4 * 1024 * 1024 / 2);
+    // It asks for recordsBlob; this peer, like a broker that predates it, answers with `records`.
+    for (const f of fetches) expect(f.recordsBlob).toBe(true);
   });
 
   it('a nacked record handed back before the nack reply is delivered again, and no commit passes it unseen', async () => {

@@ -1,4 +1,4 @@
-import type { FetchedRecord, FetchResult } from '../protocol/index.js';
+import { createUnpackr, readRecordsBlob, type FetchReply, type MetaUnpacker } from '../protocol/index.js';
 import { CommitScheduler } from './commit-scheduler.js';
 import { ConsumedMessage, DeserializeError, type MessageOwner } from './consumed-message.js';
 import { ConnectionState, type Connection } from './connection.js';
@@ -19,7 +19,7 @@ import {
 } from './limits.js';
 import type { ConsumerSettings } from './options.js';
 import { RecordQueue } from './record-queue.js';
-import type { BatchesOptions, CloseOptions, Message, MessageBatch, MessagesOptions, NackOptions } from './types.js';
+import type { BatchesOptions, CloseOptions, Headers, Message, MessageBatch, MessagesOptions, NackOptions } from './types.js';
 
 /**
  * Group consumer: a long-poll fetch loop filling a byte-bounded buffer, drained by one reader at a
@@ -49,6 +49,8 @@ export class Consumer<T = Buffer> implements MessageOwner {
   readonly #settings: ConsumerSettings<T>;
   readonly #onClosed: () => void;
   readonly #buffer = new RecordQueue<ConsumedMessage<T>>();
+  /** Decodes the key/headers map of a `recordsBlob` record. */
+  readonly #unpackMeta: MetaUnpacker;
   readonly #commits: CommitScheduler;
   /** Generation of the connection whose leases the buffer and commit state describe. */
   #generation = 0;
@@ -84,6 +86,8 @@ export class Consumer<T = Buffer> implements MessageOwner {
     this.topic = settings.topic;
     this.group = settings.group;
     this.#onClosed = onClosed;
+    const unpackr = createUnpackr();
+    this.#unpackMeta = (bytes) => unpackr.unpack(bytes);
     // seenHandOutId: a record given back by nack may already be on its way back to this connection;
     // the broker must not count that unseen lease as acknowledged by a commit past its offset.
     this.#commits = new CommitScheduler((offset) =>
@@ -397,13 +401,17 @@ export class Consumer<T = Buffer> implements MessageOwner {
       if (fetch.abort === this.#fetchAbort) this.#fetchAbort = undefined;
       if (outcome.error === undefined) {
         const result = outcome.result!;
-        flowing = result.records.length > 0;
         // A reply can only come on the connection it was sent on, so its leases are this generation's.
-        if (fetch.generation === this.#generation) {
-          if (result.handOutId !== undefined && result.handOutId > this.#seenHandOutId) this.#seenHandOutId = result.handOutId;
-          // Closing: not delivered, but leased to this connection, so they count as unfinished.
-          if (this.#closing) for (const record of result.records) this.#commits.give(record.offset);
-          else this.#accept(result.records, fetch.generation);
+        if (fetch.generation !== this.#generation) continue;
+        if (result.handOutId !== undefined && result.handOutId > this.#seenHandOutId) this.#seenHandOutId = result.handOutId;
+        try {
+          flowing = this.#accept(result) > 0;
+        } catch (error) {
+          // A recordsBlob that does not parse: what came before the bad record is taken, nothing after.
+          this.#failure ??= clientError(ClientErrorCode.PROTOCOL_VIOLATION, `undecodable fetch reply from the broker: ${(error as Error).message}`, { cause: error });
+          this.#wakeReader?.();
+          flowing = false;
+          stopped = true;
         }
         continue;
       }
@@ -447,6 +455,8 @@ export class Consumer<T = Buffer> implements MessageOwner {
             ackTimeoutMs: this.#settings.ackTimeoutMs,
             maxDeliveries: this.#settings.maxDeliveries,
             deadLetterTopic: this.#settings.deadLetterTopic,
+            // One bin instead of a map per record; a broker that predates it sends `records`.
+            recordsBlob: true,
           },
           abort === undefined ? undefined : { signal: abort.signal },
         )
@@ -486,41 +496,50 @@ export class Consumer<T = Buffer> implements MessageOwner {
     return true;
   }
 
-  #accept(records: FetchedRecord[], generation: number): void {
-    if (records.length === 0) return;
-    const deserializer = this.#settings.deserializer;
-    for (const record of records) {
-      // A record we still hold came back (its lease expired while buffered or in a handler): keep the
-      // one copy we have; the commit bookkeeping now covers the new lease too.
-      if (!this.#commits.give(record.offset)) {
-        // Still pending here because its nack is unanswered: this is the broker's next delivery of
-        // it, not a duplicate; keep it (nackMessage then leaves the offset pending for it).
-        if (!this.#nacking.has(record.offset) || this.#backDuringNack.has(record.offset)) continue;
-        this.#backDuringNack.add(record.offset);
-      }
-      const value = asBuffer(record.value);
-      const key = record.key === undefined ? undefined : asBuffer(record.key);
-      const bytes = RECORD_OVERHEAD_BYTES + value.byteLength + (key?.byteLength ?? 0);
-      let decoded: T = value as unknown as T;
-      let failure: unknown;
-      if (deserializer !== undefined) {
-        try {
-          decoded = deserializer(value);
-        } catch (error) {
-          failure = error ?? new Error('deserializer threw');
-        }
-      }
-      const message = new ConsumedMessage<T>(
-        this,
-        { topic: this.topic, offset: record.offset, timestamp: record.timestamp, value: decoded, key, headers: record.headers },
-        generation,
-        bytes,
-      );
-      message.deserializeFailure = failure;
-      this.#buffer.push(message, bytes);
+  /**
+   * Takes the records of an accepted reply (of the current generation) into the buffer, or, while
+   * closing, only into the commit bookkeeping (leased to this connection: they count as unfinished).
+   * Returns how many records the reply held.
+   */
+  #accept(reply: FetchReply): number {
+    let count: number;
+    if (reply.recordsBlob !== undefined) {
+      count = readRecordsBlob(reply.recordsBlob, this.#unpackMeta, this.#acceptRecord);
+    } else {
+      const records = reply.records ?? [];
+      for (const r of records) this.#acceptRecord(r.offset, r.timestamp, asBuffer(r.value), r.key === undefined ? undefined : asBuffer(r.key), r.headers);
+      count = records.length;
     }
-    this.#wakeReader?.();
+    if (count > 0) this.#wakeReader?.();
+    return count;
   }
+
+  /** One fetched record into the buffer (see `#accept`); made once, it is the blob reader's visitor. */
+  readonly #acceptRecord = (offset: number, timestamp: number, value: Buffer, key: Buffer | undefined, headers: Headers | undefined): void => {
+    // A record we still hold came back (its lease expired while buffered or in a handler): keep the
+    // one copy we have; the commit bookkeeping now covers the new lease too.
+    if (!this.#commits.give(offset)) {
+      // Still pending here because its nack is unanswered: this is the broker's next delivery of
+      // it, not a duplicate; keep it (nackMessage then leaves the offset pending for it).
+      if (!this.#nacking.has(offset) || this.#backDuringNack.has(offset)) return;
+      this.#backDuringNack.add(offset);
+    }
+    if (this.#closing) return;
+    const bytes = RECORD_OVERHEAD_BYTES + value.byteLength + (key === undefined ? 0 : key.byteLength);
+    const deserializer = this.#settings.deserializer;
+    let decoded: T = value as unknown as T;
+    let failure: unknown;
+    if (deserializer !== undefined) {
+      try {
+        decoded = deserializer(value);
+      } catch (error) {
+        failure = error ?? new Error('deserializer threw');
+      }
+    }
+    const message = new ConsumedMessage<T>(this, this.topic, offset, timestamp, decoded, key, headers, this.#generation, bytes);
+    if (failure !== undefined) message.deserializeFailure = failure;
+    this.#buffer.push(message, bytes);
+  };
 
   #resetLeases(generation: number): void {
     this.#generation = generation;
@@ -536,7 +555,7 @@ export class Consumer<T = Buffer> implements MessageOwner {
 
 /** What a fetch request came to. */
 interface FetchOutcome {
-  result: FetchResult | undefined;
+  result: FetchReply | undefined;
   error: unknown;
 }
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { createUnpackr } from './frame-decoder.js';
 import { FrameEncoder } from './frame-encoder.js';
-import type { FetchResult } from './messages.js';
+import type { FetchedRecord, FetchResult } from './messages.js';
+import { readRecordsBlob } from './records-blob.js';
 
 /** The frame `pushOk` writes for `result`: the reference `pushFetchOk` must match byte for byte. */
 function generic(id: number, result: FetchResult): Buffer {
@@ -9,8 +11,8 @@ function generic(id: number, result: FetchResult): Buffer {
   return encoder.take();
 }
 
-function fast(id: number, result: FetchResult, encoder = new FrameEncoder(8)): Buffer {
-  encoder.pushFetchOk(id, result);
+function fast(id: number, result: FetchResult, encoder = new FrameEncoder(8), asBlob = false): Buffer {
+  encoder.pushFetchOk(id, result, asBlob);
   return encoder.take();
 }
 
@@ -55,5 +57,23 @@ describe('FrameEncoder.pushFetchOk', () => {
     // equals(), not toEqual(): a deep compare of 2 MiB byte by byte takes seconds.
     expect(both.equals(Buffer.concat([first.take(), generic(2, result)]))).toBe(true);
     expect(both.length).toBeGreaterThan(before);
+  });
+
+  it('with asBlob, sends the same records as one recordsBlob bin in place of records', () => {
+    const records: FetchedRecord[] = [
+      { offset: 4, timestamp: TIMESTAMP, value: Buffer.from('plain') },
+      { offset: 5, timestamp: TIMESTAMP + 1, value: Buffer.from('meta'), key: Buffer.from('k'), headers: { h: 'v' } },
+    ];
+    const frame = fast(9, { records, highWatermark: 6, handOutId: 3 }, undefined, true);
+    expect(frame.readUInt32BE(0)).toBe(frame.length - 4);
+    const unpackr = createUnpackr();
+    const reply = unpackr.unpack(frame.subarray(4)) as Record<string, unknown>;
+    expect(Object.keys(reply)).toEqual(['id', 'ok', 'recordsBlob', 'highWatermark', 'handOutId']);
+    expect(reply).toMatchObject({ id: 9, ok: true, highWatermark: 6, handOutId: 3 });
+    const back: FetchedRecord[] = [];
+    readRecordsBlob(reply.recordsBlob as Buffer, (b) => unpackr.unpack(b), (offset, timestamp, value, key, headers) => {
+      back.push({ offset, timestamp, value, ...(key === undefined ? {} : { key }), ...(headers === undefined ? {} : { headers }) });
+    });
+    expect(back).toEqual(records);
   });
 });

@@ -12,6 +12,7 @@
 import { FRAME_HEADER_BYTES } from './limits.js';
 import type { FetchResult } from './messages.js';
 import { MsgpackWriter } from './msgpack-writer.js';
+import { writeRecordsBlob } from './records-blob.js';
 
 /** Past this many pending bytes `take()` hands over the buffer itself instead of copying out. */
 const TAKE_COPY_BYTES_MAX = 64 * 1024;
@@ -91,8 +92,10 @@ export class FrameEncoder {
    * sized once for the whole reply (the generic path regrew it from 16 KiB by doubling, copying each
    * time) and a record with neither key nor headers is written field by field. Profiled on a drain
    * of 1 KiB records: the generic encoding was ~2 us of the broker's ~9 us per record.
+   * With `asBlob` (the request asked for `recordsBlob`) the records go out as one `recordsBlob` bin
+   * in place of `records` (records-blob.ts).
    */
-  pushFetchOk(id: number, result: FetchResult): number {
+  pushFetchOk(id: number, result: FetchResult, asBlob = false): number {
     const records = result.records;
     let bytes = FETCH_REPLY_ENVELOPE_BYTES;
     for (let i = 0; i < records.length; i++) {
@@ -111,9 +114,14 @@ export class FrameEncoder {
       w.writeNumber(id);
       w.writeString('ok');
       w.write(true);
-      w.writeString('records');
-      w.writeArrayHeader(records.length);
-      for (let i = 0; i < records.length; i++) {
+      if (asBlob) {
+        w.writeString('recordsBlob');
+        writeRecordsBlob(w, records);
+      } else {
+        w.writeString('records');
+        w.writeArrayHeader(records.length);
+      }
+      for (let i = 0; i < records.length && !asBlob; i++) {
         const r = records[i];
         if (r.key !== undefined || r.headers !== undefined) {
           w.write(r, 2);

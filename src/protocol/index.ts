@@ -27,6 +27,8 @@ export { encodeFrame, FrameEncoder } from './frame-encoder.js';
 export { FrameDecoder, createUnpackr } from './frame-decoder.js';
 export type { FrameDecoderOptions } from './frame-decoder.js';
 export { MsgpackWriter } from './msgpack-writer.js';
+export { BLOB_RECORD_HEADER_BYTES, RECORD_TAG_META, RECORD_TAG_VALUE, readRecordsBlob, recordsBlobBytes, writeRecordsBlob } from './records-blob.js';
+export type { BlobRecordVisitor, MetaUnpacker } from './records-blob.js';
 export { validateRequest, isValidName, isValidGroupName } from './validate-request.js';
 export { Op, DeadLetterHeader } from './messages.js';
 export type {
@@ -53,6 +55,7 @@ export type {
   ProduceBatchResult,
   FetchedRecord,
   FetchResult,
+  FetchReply,
   CommitResult,
   CreateTopicResult,
   DeleteTopicResult,

@@ -93,6 +93,8 @@ export interface FetchRequest extends RequestBase {
   maxDeliveries?: number;
   /** With `group` and `maxDeliveries`: the dead-letter topic (default `<topic>.dlq`), same first-use rule. */
   deadLetterTopic?: string;
+  /** Reply with the records as one `recordsBlob` bin (records-blob.ts) instead of `records`. */
+  recordsBlob?: boolean;
 }
 
 /** Acknowledges every record this connection was given in `group` below `offset`. */
@@ -231,7 +233,7 @@ export interface FetchedRecord {
   headers?: Headers;
 }
 
-/** `fetch` reply. */
+/** `fetch` reply, as the broker builds it (and as it arrives when `recordsBlob` was not asked for). */
 export interface FetchResult {
   records: FetchedRecord[];
   /** Offset the next produced record will get (one past the last record). */
@@ -241,6 +243,15 @@ export interface FetchResult {
    * increase in arrival order (on one connection: in the order sent). See `commit.seenHandOutId`.
    */
   handOutId?: number;
+}
+
+/**
+ * `fetch` reply as a client receives it: `records`, or, when it asked for `recordsBlob` and the broker
+ * knows that field, `recordsBlob` (an older broker ignores the request field and sends `records`).
+ */
+export interface FetchReply extends Omit<FetchResult, 'records'> {
+  records?: FetchedRecord[];
+  recordsBlob?: Uint8Array;
 }
 
 /** `commit` reply: the group's persisted cursor (lowest offset not yet acknowledged). */
@@ -309,7 +320,7 @@ export interface ResultByOp {
   hello: HelloResult;
   produce: ProduceResult;
   produceBatch: ProduceBatchResult;
-  fetch: FetchResult;
+  fetch: FetchReply;
   commit: CommitResult;
   createTopic: CreateTopicResult;
   deleteTopic: DeleteTopicResult;

@@ -93,6 +93,7 @@ export function validateRequest(message: Fields): Request {
         ackTimeoutMs: v.optionalUint('ackTimeoutMs'),
         maxDeliveries: v.optionalUint('maxDeliveries'),
         deadLetterTopic: v.optionalTopic('deadLetterTopic'),
+        recordsBlob: v.optionalBoolean('recordsBlob'),
       };
       if (request.group === undefined && request.offset === undefined) throw invalid(id, 'fetch needs offset or group');
       if (request.group !== undefined && request.offset !== undefined) throw invalid(id, 'fetch takes offset or group, not both');
@@ -237,6 +238,13 @@ class FieldReader {
   optionalUint(name: string): number | undefined {
     const value = this.fields[name];
     return value === undefined || value === null ? undefined : this.uint(name);
+  }
+
+  optionalBoolean(name: string): boolean | undefined {
+    const value = this.fields[name];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'boolean') throw invalid(this.id, `${name} must be a boolean`);
+    return value;
   }
 
   optionalString(name: string, lengthMax: number): string | undefined {

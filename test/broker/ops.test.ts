@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { encodeFrame } from '../../src/protocol/index.js';
+import { createUnpackr, encodeFrame, readRecordsBlob } from '../../src/protocol/index.js';
 import { bin, lazyTempDir, RawClient, startDaemon, text } from './harness.js';
 import type { Daemon } from './harness.js';
 
@@ -61,6 +61,19 @@ describe('broker ops over raw frames', () => {
     expect(fetched.records[0].key).toBeUndefined();
     expect(text(fetched.records[3].key)).toBe('k2');
     for (const r of fetched.records) expect(r.timestamp).toBeGreaterThan(1_600_000_000_000);
+
+    // The same records as one recordsBlob bin (what the SDK asks for), plain read and group fetch.
+    const unpackr = createUnpackr();
+    for (const request of [{ offset: 0 }, { group: 'blob-readers' }]) {
+      const asBlob = await client.request({ op: 'fetch', topic: 'orders', ...request, recordsBlob: true });
+      expect(asBlob.records).toBeUndefined();
+      expect(Buffer.isBuffer(asBlob.recordsBlob)).toBe(true);
+      const fromBlob: any[] = [];
+      readRecordsBlob(asBlob.recordsBlob, (b) => unpackr.unpack(b), (offset, timestamp, value, key, headers) => {
+        fromBlob.push({ offset, timestamp, value, ...(key === undefined ? {} : { key }), ...(headers === undefined ? {} : { headers }) });
+      });
+      expect(fromBlob).toEqual(fetched.records);
+    }
 
     const from3 = await client.request({ op: 'fetch', topic: 'orders', offset: 3, maxRecords: 1 });
     expect(from3.records.map((r: any) => r.offset)).toEqual([3]);
