@@ -126,12 +126,10 @@ export class Dispatcher {
   }
 
   private async produceBatch(request: ProduceBatchRequest): Promise<object> {
-    const entries = new Array<Uint8Array>(request.records.length);
+    const entries = this.ctx.codec.encodeAll(request.records);
     let valueBytes = 0;
     for (let i = 0; i < entries.length; i++) {
-      const data = this.ctx.codec.encode(request.records[i]);
-      this.checkRecordSize(data.length, request.id);
-      entries[i] = data;
+      this.checkRecordSize(entries[i].length, request.id);
       valueBytes += request.records[i].value.length;
     }
     const startMs = this.ctx.metrics.startTimer();

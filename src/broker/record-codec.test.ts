@@ -30,6 +30,21 @@ describe('RecordCodec', () => {
     }
   });
 
+  it('encodeAll stores each record as encode does, value-only ones as views of one buffer', () => {
+    const records: ProduceRecord[] = [
+      { value: Buffer.from('a') },
+      { value: Buffer.from('bb'), key: Buffer.from('k') },
+      { value: Buffer.alloc(0) },
+      { value: Buffer.alloc(2000, 3), headers: { h: 'v' } },
+      { value: Buffer.alloc(1024, 4) },
+    ];
+    const all = codec.encodeAll(records);
+    expect(all.map((b) => Buffer.from(b))).toEqual(records.map((r) => codec.encode(r)));
+    expect(all[0].buffer).toBe(all[2].buffer);
+    expect(all[2].buffer).toBe(all[4].buffer);
+    expect(codec.encodeAll([{ value: Buffer.from('x'), key: Buffer.from('y') }]).map((b) => codec.decode(0, 0, b).value.toString())).toEqual(['x']);
+  });
+
   it('serves entries it did not write (other tags, truncated meta) whole as the value', () => {
     for (const raw of [Buffer.alloc(0), Buffer.from([7, 1, 2]), Buffer.from([RECORD_TAG_META, 0, 0]), Buffer.from([RECORD_TAG_META, 0, 0, 0, 9, 1])]) {
       expect(codec.decode(0, 0, raw).value).toBe(raw);

@@ -56,6 +56,34 @@ export class RecordCodec {
     return out;
   }
 
+  /**
+   * `encode` for every record of a batch. Value-only records share one allocation (views into it):
+   * one buffer per batch instead of one 8 KiB pool slab per ~7 records of 1 KiB, which is garbage
+   * the collector has to track (GC was 13 % of the broker's time on a 1 KiB produce run).
+   */
+  encodeAll(records: readonly ProduceRecord[]): Buffer[] {
+    let shared = 0;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (r.key === undefined && r.headers === undefined) shared += 1 + r.value.length;
+    }
+    const block = shared > 0 ? Buffer.allocUnsafeSlow(shared) : undefined;
+    const out = new Array<Buffer>(records.length);
+    let at = 0;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      if (r.key !== undefined || r.headers !== undefined) {
+        out[i] = this.encode(r);
+        continue;
+      }
+      block![at] = RECORD_TAG_VALUE;
+      block!.set(r.value, at + 1);
+      out[i] = block!.subarray(at, at + 1 + r.value.length);
+      at += 1 + r.value.length;
+    }
+    return out;
+  }
+
   /** The record stored in `data`; `value` and `key` are views into `data`. */
   decode(offset: number, timestamp: number, data: Buffer): FetchedRecord {
     const tag = data.length > 0 ? data[0] : -1;
