@@ -85,7 +85,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   const topIndex = args.indexOf('--top');
   const top = topIndex >= 0 ? Number(args[topIndex + 1]) : 25;
-  const files = args.filter((a, i) => a !== '--top' && i !== topIndex + 1);
+  // Without --top (topIndex -1) every argument is a file; `i !== topIndex + 1` dropped the first one.
+  const files = args.filter((_, i) => topIndex < 0 || (i !== topIndex && i !== topIndex + 1));
   if (files.length === 0) {
     process.stderr.write('usage: npx tsx bench/profile-summary.ts FILE.cpuprofile… [--top N]\n');
     process.exit(2);
