@@ -9,9 +9,9 @@ run: build
 	node dist/broker/cli.js --data-dir $(DATA_DIR)
 
 # The whole suite with the defaults (backend auto: io_uring where the optional addon built and works,
-# else fs; reads auto: mmap where the addon built, else pread), then the engine's suites again on the
-# fs backend with pread reads, so both backends and both read paths run the whole engine suite where
-# the addon built (the output names the backend and read path of each pass; the suites print theirs;
+# else fs; reads auto: mmap where the addon built, else pread; entry checksums batched by the addon),
+# then the engine's suites again with none of the addon's paths (fs, pread, node:zlib checksums), so
+# both of each run the whole engine suite where the addon built (the output names the backend and read path of each pass; the suites print theirs;
 # test/engine/mmap-reads.test.ts covers mmap on both backends).
 ENGINE_SUITES := src/engine test/engine test/crash/engine-kill.test.ts test/crash/power-loss.test.ts
 ADDON_LOADS := node -e "import('@walrus/uring-napi').then(() => process.exit(0), () => process.exit(1))"
@@ -25,8 +25,8 @@ test: build typecheck
 	npx vitest run
 	bash scripts/check-compose.sh
 	@if $(ADDON_LOADS); then \
-	  echo "== engine suites again on the fs backend with pread reads (WALRUS_IO_BACKEND=fs WALRUS_READS=pread)"; \
-	  WALRUS_IO_BACKEND=fs WALRUS_READS=pread npx vitest run $(ENGINE_SUITES); \
+	  echo "== engine suites again without the addon's paths: fs backend, pread reads, node:zlib checksums (WALRUS_IO_BACKEND=fs WALRUS_READS=pread WALRUS_NATIVE_CRC=0)"; \
+	  WALRUS_IO_BACKEND=fs WALRUS_READS=pread WALRUS_NATIVE_CRC=0 npx vitest run $(ENGINE_SUITES); \
 	else \
 	  echo "== @walrus/uring-napi is not built here: the engine suites ran on the fs backend with pread reads only"; \
 	fi

@@ -60,3 +60,12 @@ export declare function mapFile(fd: number, length: number): Buffer;
  * starts soon. Idempotent; TypeError for any other value.
  */
 export declare function retireMapping(buffer: Buffer): void;
+
+/**
+ * For i < count: the log entry whose 32-byte header starts at byte `spans[2i]` of `buffer`, with a
+ * payload of `spans[2i + 1]` bytes right after the header, gets in its first 4 bytes (little-endian)
+ * zlib's crc32, seeded with `seed`, of header bytes 4..31 and the payload: the same value node:zlib's
+ * `crc32` gives. RangeError (and no byte written) when an entry lies outside the buffer or `count`
+ * exceeds the spans; TypeError for other argument types.
+ */
+export declare function crc32Entries(buffer: Uint8Array, spans: Float64Array, count: number, seed: number): void;

@@ -36,7 +36,9 @@ export const allocAligned = binding.allocAligned;
 export const O_DIRECT = binding.O_DIRECT;
 /** posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM): no readahead on this descriptor; returns 0 or an errno. */
 export const fadviseRandom = binding.fadviseRandom;
-/** Read-only shared mapping of bytes [0, length) of an open file; refuses a length past the file's end. */
+/** Copy-on-write mapping of bytes [0, length) of an open file; refuses a length past the file's end. */
 export const mapFile = binding.mapFile;
+/** Writes the crc of many log entries of one buffer in one call; see index.d.ts. */
+export const crc32Entries = binding.crc32Entries;
 /** Marks a mapFile Buffer as dropped by its owner: its length counts as external memory until unmapped. */
 export const retireMapping = binding.retireMapping;

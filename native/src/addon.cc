@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "mmap.h"
+#include "entry-checksums.h"
 #include "ring.h"
 
 namespace walrus {
@@ -64,6 +65,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("O_DIRECT", Napi::Number::New(env, O_DIRECT));
   exports.Set("mapFile", Napi::Function::New(env, MapFile, "mapFile"));
   exports.Set("retireMapping", Napi::Function::New(env, RetireMapping, "retireMapping"));
+  exports.Set("crc32Entries", Napi::Function::New(env, Crc32Entries, "crc32Entries"));
   return exports;
 }
 

@@ -70,9 +70,22 @@ export function writeEntryInline(
   remaining: number,
   seed: number,
 ): void {
+  writeEntryInlineUnsummed(target, at, payload, offset, timestamp, epoch, remaining);
+  target.writeUInt32LE(crc32(target.subarray(at + 4, at + ENTRY_HEADER_BYTES + payload.length), seed), at);
+}
+
+/** writeEntryInline without the checksum, for a caller that checksums a batch of entries at once. */
+export function writeEntryInlineUnsummed(
+  target: Buffer,
+  at: number,
+  payload: Uint8Array,
+  offset: number,
+  timestamp: number,
+  epoch: number,
+  remaining: number,
+): void {
   target.set(payload, at + ENTRY_HEADER_BYTES);
   writeHeaderFields(target, at, payload.length, offset, timestamp, epoch, remaining);
-  target.writeUInt32LE(crc32(target.subarray(at + 4, at + ENTRY_HEADER_BYTES + payload.length), seed), at);
 }
 
 /** Reads the header fields at `at` without verifying anything. */

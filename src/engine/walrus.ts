@@ -43,6 +43,7 @@ import { SegmentMapper } from './segment-mapper.js';
 import { TopicLog, type Cursor } from './topic-log.js';
 import type { CursorOptions, Entry, ReadFromOptions, TopicConfig, TopicStats, WalrusOptions } from './types.js';
 import { WritePipeline, type PipelineHost } from './write-pipeline.js';
+import { loadEntryChecksums, type Crc32Entries } from './entry-checksums.js';
 
 /** Which I/O backend (or read path) the engine runs on, and why it was chosen. */
 export interface BackendInfo {
@@ -76,6 +77,8 @@ interface ResolvedOptions {
   /** Set at open: the mmap read path's mapper (null: pread), and why. */
   mapper: SegmentMapper | null;
   readsReason: string;
+  /** Set at open: batched entry checksums through the addon, or null (node:zlib per entry). */
+  crc32Entries: Crc32Entries | null;
   onSync: (durationMs: number, files: number) => void;
 }
 
@@ -113,6 +116,7 @@ function resolveOptions(options: WalrusOptions): ResolvedOptions {
     readsRequest,
     mapper: null,
     readsReason: 'pread: default',
+    crc32Entries: null,
     onSync: options.onSync ?? (() => {}),
   };
 }
@@ -168,6 +172,7 @@ export class Walrus {
       cursorStore,
       fsync: opts.fsync,
       epoch: opts.epoch,
+      crc32Entries: opts.crc32Entries,
       logger: opts.logger,
       now: opts.now,
       onSeal: () => {
@@ -210,6 +215,7 @@ export class Walrus {
       opts.io = selected.io;
       opts.backendReason = selected.reason;
     }
+    opts.crc32Entries = await loadEntryChecksums();
     const { io, dir, logger } = opts;
     await io.mkdirp(dir);
     const lock = DirLock.acquire(dir);
@@ -240,7 +246,7 @@ export class Walrus {
       if (clamped || cutBytes > 0 || positions.size !== recovered.topics.size || store.bytes > CURSOR_LOG_BYTES_MAX / 2) {
         await store.compact(wal.persistedPositions());
       }
-      logger.info({ dir, topics: recovered.topics.size, backend: io.name, backendReason: opts.backendReason, reads: opts.readsReason, fsync: FsyncSchedule.format(opts.fsync) }, 'write-ahead log open');
+      logger.info({ dir, topics: recovered.topics.size, backend: io.name, backendReason: opts.backendReason, reads: opts.readsReason, checksums: opts.crc32Entries ? 'addon (batched)' : 'node:zlib', fsync: FsyncSchedule.format(opts.fsync) }, 'write-ahead log open');
       return wal;
     } catch (error) {
       lock.release();

@@ -15,7 +15,8 @@ import type { FileHandle } from './file-io.js';
 import type { FsyncSchedule } from './consistency.js';
 import type { SegmentManager } from './segment-manager.js';
 import type { TopicLog } from './topic-log.js';
-import { writeEntryHeader, writeEntryInline } from './entry-format.js';
+import { writeEntryHeader, writeEntryInline, writeEntryInlineUnsummed } from './entry-format.js';
+import type { Crc32Entries } from './entry-checksums.js';
 import { encodeBlockHeader } from './block-format.js';
 import { IoError, toEngineError, WalrusError } from './errors.js';
 import { BLOCK_HEADER_BYTES, ENTRY_HEADER_BYTES } from './limits.js';
@@ -91,6 +92,8 @@ export interface PipelineHost {
   onWritten(bytes: number): void;
   /** A group fdatasync took `durationMs` over `files` files. */
   onSync(durationMs: number, files: number): void;
+  /** Batched entry checksums (entry-checksums.ts), or null to checksum entry by entry. */
+  readonly crc32Entries: Crc32Entries | null;
 }
 
 export class WritePipeline {
@@ -116,8 +119,12 @@ export class WritePipeline {
    * ~3 % of CPU).
    */
   private staging = Buffer.allocUnsafe(256 * 1024);
+  /** Batched checksums (the addon) with their reusable span list, or null: node:zlib per entry. */
+  private readonly checksums: BatchChecksums | null;
 
-  constructor(private readonly host: PipelineHost) {}
+  constructor(private readonly host: PipelineHost) {
+    this.checksums = host.crc32Entries ? { compute: host.crc32Entries, spans: new Float64Array(2 * 1024) } : null;
+  }
 
   enqueueAppend(req: AppendRequest): void {
     if (this.failure) return req.reject(this.failure);
@@ -301,7 +308,7 @@ export class WritePipeline {
     const byTopic = new Map<TopicLog, Array<{ run: Run; parts: EncodedRun }>>();
     let at = 0;
     for (const run of runs.values()) {
-      const parts = encodeRun(run, now, this.host.epoch, staging, at);
+      const parts = encodeRun(run, now, this.host.epoch, staging, at, this.checksums);
       at += parts.copied;
       const topic = run.items[0].req.topic;
       const list = byTopic.get(topic);
@@ -602,11 +609,18 @@ function copiedBytes(run: Run): number {
   return copied;
 }
 
+/** The addon's batched checksum and the span list reused across runs (grown when a run needs more). */
+interface BatchChecksums {
+  compute: Crc32Entries;
+  spans: Float64Array;
+}
+
 /**
  * Encodes one run into `staging` from `start`, in as few buffers as possible: small payloads are
- * copied, large ones passed by reference.
+ * copied, large ones passed by reference. With `checksums`, the copied entries are checksummed in
+ * one call at the end; the others (and all of them without it) entry by entry.
  */
-function encodeRun(run: Run, now: number, epoch: number, staging: Buffer, start: number): EncodedRun {
+function encodeRun(run: Run, now: number, epoch: number, staging: Buffer, start: number, checksums: BatchChecksums | null): EncodedRun {
   const { block } = run;
   const buffers: Uint8Array[] = [];
   let at = start;
@@ -617,6 +631,7 @@ function encodeRun(run: Run, now: number, epoch: number, staging: Buffer, start:
     at += BLOCK_HEADER_BYTES;
     total += BLOCK_HEADER_BYTES;
   }
+  let summed = 0;
   for (const item of run.items) {
     const n = item.req.payloads.length;
     let offset = item.baseOffset;
@@ -624,7 +639,18 @@ function encodeRun(run: Run, now: number, epoch: number, staging: Buffer, start:
     for (let i = 0; i < n; i++) {
       const payload = item.req.payloads[i];
       block.noteEntry(offset, position);
-      if (payload.length < COPY_BYTES_MAX) {
+      if (payload.length < COPY_BYTES_MAX && checksums) {
+        writeEntryInlineUnsummed(staging, at, payload, offset, now, epoch, n - 1 - i);
+        if (2 * summed + 2 > checksums.spans.length) {
+          const grown = new Float64Array(checksums.spans.length * 2);
+          grown.set(checksums.spans);
+          checksums.spans = grown;
+        }
+        checksums.spans[2 * summed] = at;
+        checksums.spans[2 * summed + 1] = payload.length;
+        summed++;
+        at += ENTRY_HEADER_BYTES + payload.length;
+      } else if (payload.length < COPY_BYTES_MAX) {
         writeEntryInline(staging, at, payload, offset, now, epoch, n - 1 - i, block.seed);
         at += ENTRY_HEADER_BYTES + payload.length;
       } else {
@@ -638,6 +664,7 @@ function encodeRun(run: Run, now: number, epoch: number, staging: Buffer, start:
       position += ENTRY_HEADER_BYTES + payload.length;
     }
   }
+  if (summed > 0) checksums!.compute(staging, checksums!.spans, summed, block.seed);
   if (at > segmentStart) buffers.push(staging.subarray(segmentStart, at));
   return { buffers, bytes: total, copied: at - start };
 }

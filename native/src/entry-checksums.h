@@ -1,0 +1,11 @@
+// Checksums of many log entries in one call, for the engine's write path.
+#pragma once
+
+#include <napi.h>
+
+namespace walrus {
+
+// crc32Entries(buffer, spans: Float64Array, count, seed) → writes each entry's crc; see entry-checksums.cc.
+Napi::Value Crc32Entries(const Napi::CallbackInfo& info);
+
+}  // namespace walrus
