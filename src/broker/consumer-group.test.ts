@@ -41,6 +41,26 @@ describe('ConsumerGroup', () => {
     expect(g.deliveryCount(1)).toBe(0);
   });
 
+  it('cursor and ack stay exact when a member is given a lower offset after higher ones', () => {
+    const g = new ConsumerGroup('t', 'g', 0);
+    handOut(g, 1, 3, 100); // 0,1,2 to member 1
+    handOut(g, 2, 5, 100); // 3..7 to member 2
+    expect(g.ack(2, 5)).toBe(2); // 3,4: the ascending fast path stops at 5
+    expect(g.cursor()).toBe(0);
+    expect(g.ack(1, 1)).toBe(1);
+    expect(g.cursor()).toBe(1);
+    handOut(g, 2, 2, 300); // 8,9
+    expect(g.expire(150)).toBe(5); // 1,2 (member 1) and 5,6,7 (member 2) come back
+    expect(g.takeRedeliveries(1)).toEqual([1]);
+    g.lease(1, 2, 300); // redelivered below what member 2 holds: order no longer ascending
+    expect(g.cursor()).toBe(1);
+    expect(g.ack(2, 9)).toBe(2); // 1 and 8, found by a full scan
+    expect(g.cursor()).toBe(2);
+    expect(g.inFlight).toBe(1);
+    expect(g.ack(2, 100)).toBe(1);
+    expect(g.cursor()).toBe(2); // 2, 5, 6, 7 wait for redelivery
+  });
+
   it('acks only what the committing member was given', () => {
     const g = new ConsumerGroup('t', 'g', 10);
     handOut(g, 1, 2, 100);
