@@ -76,4 +76,17 @@ describe('FrameEncoder.pushFetchOk', () => {
     });
     expect(back).toEqual(records);
   });
+
+  it('a large frame handed over by take() stays intact while later frames are encoded', () => {
+    const encoder = new FrameEncoder(16);
+    const big = { op: 'produceBatch', id: 1, topic: 't', records: Array.from({ length: 300 }, (_, i) => ({ value: Buffer.alloc(1024, i % 256) })) };
+    encoder.push(big);
+    const first = encoder.take();
+    const copy = Buffer.from(first);
+    encoder.push({ ...big, id: 2, records: big.records.map(() => ({ value: Buffer.alloc(1024, 0xee) })) });
+    const second = encoder.take();
+    expect(first.equals(copy)).toBe(true);
+    expect(second.equals(copy)).toBe(false);
+    expect(second.length).toBe(first.length);
+  });
 });

@@ -16,6 +16,13 @@ import { writeRecordsBlob } from './records-blob.js';
 
 /** Past this many pending bytes `take()` hands over the buffer itself instead of copying out. */
 const TAKE_COPY_BYTES_MAX = 64 * 1024;
+/**
+ * Largest buffer `take()` allocates to replace one it handed over. A connection whose frames are
+ * large (a producer's batches, a broker's fetch replies) gets a buffer of their size at once instead
+ * of regrowing from `initialBytes` by doubling, copying at each step (measured: ~0.2 us per 1 KiB
+ * record of a 256-record batch); past this, growing is rare enough to pay for.
+ */
+const TAKE_RENEW_BYTES_MAX = 1024 * 1024;
 
 /** Most bytes a fetch reply spends besides its records: its keys, id, highWatermark, handOutId, headers. */
 const FETCH_REPLY_ENVELOPE_BYTES = 96;
@@ -173,7 +180,7 @@ export class FrameEncoder {
       w.buffer.copy(out, 0, 0, length);
     } else {
       out = w.buffer.subarray(0, length);
-      w.buffer = Buffer.allocUnsafe(this.initialBytes);
+      w.buffer = Buffer.allocUnsafe(Math.max(this.initialBytes, Math.min(w.buffer.length, TAKE_RENEW_BYTES_MAX)));
     }
     w.position = 0;
     return out;
