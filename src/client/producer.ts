@@ -5,7 +5,7 @@ import type { Connection } from './connection.js';
 import { AbortedError, clientError, ClientErrorCode } from './errors.js';
 import { validateName } from './options.js';
 import type { ProducerSettings } from './options.js';
-import { toWireRecord } from './producer-record.js';
+import { toWireRecord, type SizedRecord } from './producer-record.js';
 import type { CallOptions, SendBatchResult, SendInput, SendResult } from './types.js';
 
 /**
@@ -49,16 +49,29 @@ export class Producer<T = Uint8Array> {
    * acknowledged it (durably, per the broker's fsync mode). Waits while the in-flight byte cap is
    * reached; `signal` aborts that wait (a record already batched is sent regardless).
    */
-  async send(topic: string, input: SendInput<T>, options?: CallOptions): Promise<SendResult> {
-    this.#checkTopic(topic);
-    const { record, bytes } = toWireRecord(input, this.#settings.serializer);
-    this.#checkRecordBytes(bytes);
-    if (!this.#budget.tryAcquire(bytes)) await this.#budget.acquire(bytes, options?.signal);
+  send(topic: string, input: SendInput<T>, options?: CallOptions): Promise<SendResult> {
+    let sized: SizedRecord;
+    try {
+      this.#checkTopic(topic);
+      sized = toWireRecord(input, this.#settings.serializer);
+      this.#checkRecordBytes(sized.bytes);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // Room now (the usual case): the batch's own promise, without an async wrapper and its extra
+    // promise and microtask per send.
+    if (this.#budget.tryAcquire(sized.bytes)) return this.#append(topic, sized.record, sized.bytes);
+    return this.#sendWhenRoom(topic, sized, options?.signal);
+  }
+
+  /** `send` once the in-flight budget has room for it (backpressure). */
+  async #sendWhenRoom(topic: string, sized: SizedRecord, signal: AbortSignal | undefined): Promise<SendResult> {
+    await this.#budget.acquire(sized.bytes, signal);
     if (this.#closed) {
-      this.#budget.release(bytes);
+      this.#budget.release(sized.bytes);
       throw clientError(ClientErrorCode.CLIENT_CLOSED, 'the producer is closed');
     }
-    return this.#append(topic, record, bytes);
+    return this.#append(topic, sized.record, sized.bytes);
   }
 
   /**
