@@ -46,12 +46,20 @@ export class FrameEncoder {
 
   /** Appends one frame holding `message` (a plain object, encoded as a msgpack map); returns its body size. */
   push(message: object): number {
+    return this.frame(0, (w) => w.write(message));
+  }
+
+  /**
+   * Appends one frame whose body `writeBody` writes (room for about `bodyBytesHint` reserved first);
+   * returns the body size. If `writeBody` throws, nothing of the frame stays.
+   */
+  private frame(bodyBytesHint: number, writeBody: (w: MsgpackWriter) => void): number {
     const w = this.writer;
-    w.ensure(FRAME_HEADER_BYTES);
+    w.ensure(FRAME_HEADER_BYTES + bodyBytesHint);
     const start = w.position;
     w.position += FRAME_HEADER_BYTES;
     try {
-      w.write(message);
+      writeBody(w);
     } catch (error) {
       w.position = start;
       throw error;
@@ -111,11 +119,7 @@ export class FrameEncoder {
       if (r.key !== undefined) bytes += r.key.length + 8;
       if (r.headers !== undefined) bytes += 64; // a first guess only: the writer grows if it must
     }
-    const w = this.writer;
-    w.ensure(FRAME_HEADER_BYTES + bytes);
-    const start = w.position;
-    w.position += FRAME_HEADER_BYTES;
-    try {
+    return this.frame(bytes, (w) => {
       w.writeMapHeader(result.handOutId === undefined ? 4 : 5);
       w.writeString('id');
       w.writeNumber(id);
@@ -148,13 +152,7 @@ export class FrameEncoder {
         w.writeString('handOutId');
         w.writeNumber(result.handOutId);
       }
-    } catch (error) {
-      w.position = start;
-      throw error;
-    }
-    const bodyBytes = w.position - start - FRAME_HEADER_BYTES;
-    w.buffer.writeUInt32BE(bodyBytes, start);
-    return bodyBytes;
+    });
   }
 
   /** Appends an error reply `{ id, ok: false, error: { code, message } }`. */
