@@ -448,11 +448,27 @@ describe('linked write→fdatasync (backends with writevAndSync, as io_uring)', 
    * The fs backend plus a `writevAndSync` whose sync half waits for the test: each call's sync is
    * held until released by index, so tests choose the order in which cycles' syncs complete.
    */
-  function linkedSyncs(): { io: FileIO; held: () => number; release: (i: number, fail?: boolean) => void; hold: (on: boolean) => void } {
+  function linkedSyncs(): {
+    io: FileIO;
+    held: () => number;
+    release: (i: number, fail?: boolean) => void;
+    hold: (on: boolean) => void;
+    holdStage: (on: boolean) => void;
+    stageHeld: () => number;
+    linkedDone: () => number;
+  } {
     const gates: Array<{ go: (fail: boolean) => void } | null> = [];
     let holding = false;
+    const stageGates: Array<() => void> = [];
+    let holdingStage = false;
+    let linkedDone = 0;
     const io = wrappedFileIO('linked-fs', (handle) =>
       Object.assign(Object.create(handle) as typeof handle, {
+        // Plain fdatasync (the sync stage's), held while `holdStage(true)`.
+        async datasync(): Promise<void> {
+          if (holdingStage) await new Promise<void>((go) => stageGates.push(go));
+          await handle.datasync();
+        },
         async writevAndSync(buffers: readonly Uint8Array[], position: number, onWritten?: () => void): Promise<void> {
           await handle.writev(buffers, position);
           onWritten?.();
@@ -461,6 +477,7 @@ describe('linked write→fdatasync (backends with writevAndSync, as io_uring)', 
             if (fail) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
           }
           await handle.datasync();
+          linkedDone++;
         },
       }),
     );
@@ -475,11 +492,19 @@ describe('linked write→fdatasync (backends with writevAndSync, as io_uring)', 
       hold: (on) => {
         holding = on;
       },
+      holdStage: (on) => {
+        holdingStage = on;
+        if (!on) for (const go of stageGates.splice(0)) go();
+      },
+      stageHeld: () => stageGates.length,
+      linkedDone: () => linkedDone,
     };
   }
 
+  /** Waits (up to 10 s: fdatasync on a busy disk can take a while) until `check` holds. */
   async function until(check: () => boolean): Promise<void> {
-    for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setImmediate(r));
+    const deadline = Date.now() + 10_000;
+    while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
     expect(check()).toBe(true);
   }
 
@@ -505,6 +530,34 @@ describe('linked write→fdatasync (backends with writevAndSync, as io_uring)', 
     await wal.close();
     const again = await openTracked(wal.dir, { fsync: FsyncSchedule.SyncEach });
     expect((await again.readFrom('l', 0)).map((e) => e.data.toString())).toEqual([payload(0), payload(1), payload(2)].map((p) => p.toString()));
+  });
+
+  it('keeps offset order between a cycle synced by the sync stage and a later one synced by its linked write', async () => {
+    const link = linkedSyncs();
+    // Room for many blocks in the first segment, so no spare segment (whose zero-fill syncs) is made.
+    const wal = await openTracked(tempDir(), { fsync: FsyncSchedule.SyncEach, io: link.io, blockBytes: 1024 * 1024, blocksPerSegment: 16 });
+    await Promise.all([wal.appendForTopic('a', payload(0)), wal.appendForTopic('b', payload(0))]);
+    link.holdStage(true);
+    const acked: string[] = [];
+    let first: Promise<unknown>;
+    let second: Promise<unknown>;
+    try {
+      // One cycle writes both topics into one segment file: two runs, so one sync-stage fdatasync (held).
+      first = Promise.all([wal.appendForTopic('a', payload(1)).then(() => acked.push('a1')), wal.appendForTopic('b', payload(1)).then(() => acked.push('b1'))]);
+      await until(() => link.stageHeld() === 1);
+      // The next cycle writes one run: linked write→fdatasync, not held, so it finishes first.
+      const linkedBefore = link.linkedDone();
+      second = wal.appendForTopic('a', payload(2)).then(() => acked.push('a2'));
+      await until(() => link.linkedDone() > linkedBefore);
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+      expect(acked).toEqual([]);
+      expect((await wal.readFrom('a', 0)).map((e) => e.offset)).toEqual([0]);
+    } finally {
+      link.holdStage(false);
+    }
+    await Promise.all([first, second]);
+    expect(acked).toEqual(['a1', 'b1', 'a2']);
+    expect((await wal.readFrom('a', 0)).map((e) => e.offset)).toEqual([0, 1, 2]);
   });
 
   it('treats a failed linked sync as fatal: its appends and every later one are refused', async () => {

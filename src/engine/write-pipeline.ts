@@ -227,14 +227,12 @@ export class WritePipeline {
     const cursorsOk = await this.writeCursors(cursorWrites);
     if (this.host.fsync.kind === 'sync-each') {
       if (written.length > 0) {
-        if (linked.syncs.length === 0 && this.linkedInFlight === 0) this.syncWaiters.push(this.completion(written));
-        else {
-          // Some runs carried their own fdatasync (or an earlier cycle's did: completions stay in
-          // order); the rest wait for the sync stage.
-          const parts = [...linked.syncs];
-          if (unlinked) parts.push(new Promise<void>((ok, fail) => this.syncWaiters.push({ ok, fail })));
-          this.afterLinkedSyncs(parts, linked, this.completion(written));
-        }
+        // Every cycle's appends complete through one ordered chain, whichever way their bytes were
+        // synced (linked to the write, or by the sync stage): a later cycle's linked sync may finish
+        // before an earlier cycle's stage sync, and it must not make its entries visible first.
+        const parts = [...linked.syncs];
+        if (unlinked) parts.push(new Promise<void>((ok, fail) => this.syncWaiters.push({ ok, fail })));
+        this.afterLinkedSyncs(parts, linked, this.completion(written));
       }
       if (cursorsOk.length > 0) this.syncWaiters.push(cursorWaiter(cursorsOk));
       if (this.syncWaiters.length > 0) this.kickSync();
@@ -404,7 +402,8 @@ export class WritePipeline {
    * Completes `waiter` once every promise in `parts` (linked write→fdatasync submissions, and the sync
    * stage when some runs went without one) has settled, and only after every earlier cycle's appends
    * have completed: per topic, entries become visible in offset order. A failed sync is fatal, as in
-   * the sync stage: nothing after it is acknowledged.
+   * the sync stage: nothing after it is acknowledged. (Under SyncEach every cycle's appends go this
+   * way, so the order holds across cycles synced either way.)
    */
   private afterLinkedSyncs(parts: Promise<void>[], linked: LinkedWrites, waiter: SyncWaiter): void {
     this.linkedInFlight++;
