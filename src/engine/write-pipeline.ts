@@ -1,12 +1,15 @@
 /**
  * Group commit. Appends and cursor records queue up; one write cycle takes everything queued, lays
- * it out in blocks, and writes each block's new bytes with one positioned write. Under SyncEach the
- * cycle then joins the sync stage: one fdatasync per touched file covers every append of every topic
- * that was written before the sync began, and the next cycle's writes overlap the running sync. Under
- * the other schedules an append resolves as soon as its write returns.
+ * it out in blocks, and writes each block's new bytes with one positioned write (runs of different
+ * topics concurrently). Under SyncEach a file written by one run in the cycle gets its fdatasync
+ * linked to that write (backends with `writevAndSync`, as io_uring); every other file joins the sync
+ * stage, where one fdatasync per touched file covers everything written before it began. The next
+ * cycle's writes overlap those syncs. Under the other schedules an append resolves as soon as its
+ * write returns.
  *
- * Ordering invariant: cycles run one at a time and syncs run one at a time, so per topic the
- * watermarks (written ≥ synced, visible) only move forward and in offset order.
+ * Ordering invariant: cycles run one at a time, stage syncs run one at a time, and under SyncEach
+ * every cycle's appends complete through one chain (completeInOrder), whichever way they were
+ * synced, so per topic the watermarks (written ≥ synced, visible) only move forward, in offset order.
  */
 import type { Logger } from 'pino';
 import { Block } from './block.js';
@@ -105,9 +108,9 @@ export class WritePipeline {
   private syncWaiters: SyncWaiter[] = [];
   private readonly dirtyHandles = new Set<FileHandle>();
   private dirtyBlocks = new Map<Block, SyncMark>();
-  /** Settles after every cycle completed through afterLinkedSyncs so far; never rejects. */
+  /** Settles after every cycle handed to completeInOrder so far has completed; never rejects. */
   private completionTail: Promise<void> = Promise.resolve();
-  private linkedInFlight = 0;
+  private completionsInFlight = 0;
   private idleWaiters: Array<() => void> = [];
   private intervalTimer: NodeJS.Timeout | null = null;
   /** Set after a failed fdatasync: the page cache may have dropped data, so nothing more is acknowledged. */
@@ -176,7 +179,7 @@ export class WritePipeline {
       !this.running &&
       !this.scheduled &&
       !this.syncing &&
-      this.linkedInFlight === 0 &&
+      this.completionsInFlight === 0 &&
       this.appends.length === 0 &&
       this.cursorWrites.length === 0
     );
@@ -232,7 +235,7 @@ export class WritePipeline {
         // before an earlier cycle's stage sync, and it must not make its entries visible first.
         const parts = [...linked.syncs];
         if (unlinked) parts.push(new Promise<void>((ok, fail) => this.syncWaiters.push({ ok, fail })));
-        this.afterLinkedSyncs(parts, linked, this.completion(written));
+        this.completeInOrder(parts, linked, this.completion(written));
       }
       if (cursorsOk.length > 0) this.syncWaiters.push(cursorWaiter(cursorsOk));
       if (this.syncWaiters.length > 0) this.kickSync();
@@ -359,12 +362,12 @@ export class WritePipeline {
       try {
         if (link) {
           // Write and fdatasync in one submission; the cycle goes on once the bytes are written, and
-          // the run's appends complete when the sync does (afterLinkedSyncs).
+          // the run's appends complete when the sync does (completeInOrder).
           let onWritten!: () => void;
           const written = new Promise<void>((resolve) => (onWritten = resolve));
           if (linked.syncs.length === 0) linked.startedAt = performance.now();
           const synced = handle.writevAndSync!(parts.buffers, block.start + run.from, onWritten);
-          synced.catch(() => {}); // a failed write rejects the race below; a failed sync, afterLinkedSyncs
+          synced.catch(() => {}); // a failed write rejects the race below; a failed sync, completeInOrder
           await Promise.race([written, synced]);
           linked.syncs.push(synced);
           linked.marks.set(block, { end: block.writtenEnd, count: block.writtenCount });
@@ -405,8 +408,8 @@ export class WritePipeline {
    * the sync stage: nothing after it is acknowledged. (Under SyncEach every cycle's appends go this
    * way, so the order holds across cycles synced either way.)
    */
-  private afterLinkedSyncs(parts: Promise<void>[], linked: LinkedWrites, waiter: SyncWaiter): void {
-    this.linkedInFlight++;
+  private completeInOrder(parts: Promise<void>[], linked: LinkedWrites, waiter: SyncWaiter): void {
+    this.completionsInFlight++;
     const linkedSyncs = linked.syncs.length;
     const all = Promise.all(parts);
     // The sync metric covers linked submissions too: from submission to the last sync's completion
@@ -441,7 +444,7 @@ export class WritePipeline {
         },
       )
       .finally(() => {
-        this.linkedInFlight--;
+        this.completionsInFlight--;
         this.checkIdle();
       });
   }
