@@ -166,7 +166,11 @@ export class Run {
       (error: Error & { code?: string }) => {
         if (error.code === 'STORAGE_FULL') {
           // Only injected write faults fill this disk: the append was refused, nothing acknowledged.
-          this.rejectedSeqs.add(seq);
+          // A refusal that settles after the crash proves nothing (model bug 8, docs/reliability.md):
+          // the engine refuses only once the failed write's bytes are zeroed and synced, and a crash
+          // before that sync leaves the append's fate open, as a real power cut would (it would also
+          // kill the process before the refusal reached anyone).
+          if (generation === this.generation) this.rejectedSeqs.add(seq);
           totals.storageFull++;
           return;
         }
