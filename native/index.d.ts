@@ -69,3 +69,10 @@ export declare function retireMapping(buffer: Buffer): void;
  * exceeds the spans; TypeError for other argument types.
  */
 export declare function crc32Entries(buffer: Uint8Array, spans: Float64Array, count: number, seed: number): void;
+/**
+ * zlib's crc32 of `data` seeded with `seed` (the value node:zlib's `crc32(data, seed)` gives), folded
+ * with PCLMULQDQ where the CPU has it (see `crc32Folds`), else computed by zlib's own code.
+ */
+export declare function crc32(data: Uint8Array, seed: number): number;
+/** True when `crc32` and `crc32Entries` take the carry-less multiply (PCLMULQDQ) path on this CPU. */
+export declare function crc32Folds(): boolean;

@@ -40,5 +40,9 @@ export const fadviseRandom = binding.fadviseRandom;
 export const mapFile = binding.mapFile;
 /** Writes the crc of many log entries of one buffer in one call; see index.d.ts. */
 export const crc32Entries = binding.crc32Entries;
+/** zlib's crc32 of one buffer (folded with PCLMULQDQ where the CPU has it); see index.d.ts. */
+export const crc32 = binding.crc32;
+/** Whether this CPU takes crc32's folded path. */
+export const crc32Folds = binding.crc32Folds;
 /** Marks a mapFile Buffer as dropped by its owner: its length counts as external memory until unmapped. */
 export const retireMapping = binding.retireMapping;

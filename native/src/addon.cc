@@ -66,6 +66,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mapFile", Napi::Function::New(env, MapFile, "mapFile"));
   exports.Set("retireMapping", Napi::Function::New(env, RetireMapping, "retireMapping"));
   exports.Set("crc32Entries", Napi::Function::New(env, Crc32Entries, "crc32Entries"));
+  exports.Set("crc32", Napi::Function::New(env, Crc32Buffer, "crc32"));
+  exports.Set("crc32Folds", Napi::Function::New(env, Crc32FoldsValue, "crc32Folds"));
   return exports;
 }
 

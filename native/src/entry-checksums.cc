@@ -5,11 +5,12 @@
 // written run instead of one per entry: at 1 KiB entries the per-call cost of node:zlib (argument
 // checks, a subarray per entry) was about half the checksum's time.
 //
-// The crc is zlib's own `crc32`, the symbol the node binary exports (the one node:zlib uses), so
-// both paths agree bit for bit and a log written with either reads back with either.
+// The crc is zlib's crc32, bit for bit (crc32-fold.cc: folded with PCLMULQDQ where the CPU has it,
+// else zlib's own `crc32_z`, the symbol the node binary exports and node:zlib uses), so both paths
+// agree and a log written with either reads back with either.
 #include "entry-checksums.h"
 
-#include <zlib.h>
+#include "crc32-fold.h"
 
 #include <cstdint>
 #include <cstring>
@@ -56,14 +57,31 @@ Napi::Value Crc32Entries(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < count; i++) {
     uint8_t* entry = bytes + static_cast<size_t>(span[2 * i]);
     size_t covered = kEntryHeaderBytes - 4 + static_cast<size_t>(span[2 * i + 1]);
-    uLong crc = crc32_z(seed, entry + 4, covered);
-    uint32_t value = static_cast<uint32_t>(crc);
+    uint32_t value = Crc32(seed, entry + 4, covered);
     entry[0] = static_cast<uint8_t>(value);
     entry[1] = static_cast<uint8_t>(value >> 8);
     entry[2] = static_cast<uint8_t>(value >> 16);
     entry[3] = static_cast<uint8_t>(value >> 24);
   }
   return env.Undefined();
+}
+
+// crc32(data, seed): zlib's crc32 of one buffer (Crc32, folded where the CPU can); the same value as
+// node:zlib's crc32(data, seed). For reads that verify one entry at a time, and for tests.
+Napi::Value Crc32Buffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    Napi::TypeError::New(env, "crc32(data: Uint8Array, seed: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+  uint32_t seed = info[1].As<Napi::Number>().Uint32Value();
+  return Napi::Number::New(env, Crc32(seed, data.Data(), data.ByteLength()));
+}
+
+// crc32Folds(): whether this CPU takes the folded path.
+Napi::Value Crc32FoldsValue(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), Crc32Folds());
 }
 
 }  // namespace walrus

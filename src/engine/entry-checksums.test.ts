@@ -7,7 +7,7 @@ import { FsyncSchedule } from './index.js';
 import { open, payload, removeTempDirs, tempDir } from '../../test/engine/helpers.js';
 
 const native = await loadEntryChecksums({});
-console.info(`[entry-checksums.test] batched checksums: ${native ? 'addon' : 'not built (node:zlib only)'}`);
+console.info(`[entry-checksums.test] checksums: ${native ? `addon (${native.folds ? 'folded with PCLMULQDQ' : 'zlib code'})` : 'addon not built (node:zlib only)'}`);
 afterAll(removeTempDirs);
 
 describe('entry checksums', () => {
@@ -30,19 +30,36 @@ describe('entry checksums', () => {
           expected.push(crc32(buffer.subarray(at + 4, at + ENTRY_HEADER_BYTES + n), seed));
           at += ENTRY_HEADER_BYTES + n;
         });
-        native!(buffer, spans, lengths.length, seed);
+        native!.crc32Entries(buffer, spans, lengths.length, seed);
         expect(lengths.map((_, i) => buffer.readUInt32LE(spans[2 * i]))).toEqual(expected);
       }),
       { numRuns: 200 },
     );
   });
 
+  it.skipIf(native === null)('crc32 of one buffer equals node:zlib for any bytes, length, alignment and seed', () => {
+    // Lengths around the folding path's edges (16-byte lanes, 64-byte blocks) and well past them.
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 5000 }), fc.nat(15), fc.nat(0xffffffff), (bytes, shift, seed) => {
+        const backing = Buffer.alloc(bytes.length + shift);
+        backing.set(bytes, shift);
+        const view = backing.subarray(shift);
+        expect(native!.crc32(view, seed)).toBe(crc32(view, seed));
+      }),
+      { numRuns: 500 },
+    );
+    for (let n = 0; n <= 200; n++) {
+      const bytes = Buffer.alloc(n, n * 7 + 1);
+      expect(native!.crc32(bytes, n)).toBe(crc32(bytes, n));
+    }
+  });
+
   it.skipIf(native === null)('refuse an entry outside the buffer and write nothing', () => {
     const buffer = Buffer.alloc(100, 7);
     const spans = new Float64Array([0, 10, 50, 30]); // the second runs to byte 112
-    expect(() => native!(buffer, spans, 2, 1)).toThrow(RangeError);
+    expect(() => native!.crc32Entries(buffer, spans, 2, 1)).toThrow(RangeError);
     expect(buffer.every((b) => b === 7)).toBe(true);
-    expect(() => native!(buffer, spans, 3, 1)).toThrow(RangeError);
+    expect(() => native!.crc32Entries(buffer, spans, 3, 1)).toThrow(RangeError);
   });
 
   it('write logs that read back the same with and without the addon', async () => {

@@ -99,9 +99,21 @@ export function readEntryHeader(source: Buffer, at: number): EntryHeader {
   };
 }
 
+/**
+ * The crc32 reads verify entries with: node:zlib's, or the addon's (the same function, faster; see
+ * entry-checksums.ts). Process-wide: any engine opened with the addon's checksums switches it on,
+ * which changes speed, never a result.
+ */
+let verifyCrc32: (data: Uint8Array, seed: number) => number = crc32;
+
+/** Verifies entries with `fn` (zlib's crc32 bit for bit) instead of node:zlib. */
+export function useVerifyCrc32(fn: (data: Uint8Array, seed: number) => number): void {
+  verifyCrc32 = fn;
+}
+
 /** True when the header at `at` and the payload after it match the stored checksum. */
 export function entryChecksumMatches(source: Buffer, at: number, length: number, seed: number): boolean {
-  return crc32(source.subarray(at + 4, at + ENTRY_HEADER_BYTES + length), seed) === source.readUInt32LE(at);
+  return verifyCrc32(source.subarray(at + 4, at + ENTRY_HEADER_BYTES + length), seed) === source.readUInt32LE(at);
 }
 
 /** True when the 32 header bytes at `at` are all zero: nothing was ever written there. */

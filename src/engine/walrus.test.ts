@@ -579,4 +579,24 @@ describe('linked write→fdatasync (backends with writevAndSync, as io_uring)', 
     const again = await openTracked(wal.dir, { fsync: FsyncSchedule.SyncEach });
     expect((await again.readFrom('f', 0)).map((e) => e.offset)).toContain(0);
   });
+
+  it('close() waits for a linked sync in flight, and the append it covers is acknowledged and kept', async () => {
+    const link = linkedSyncs();
+    const wal = await openTracked(tempDir(), { fsync: FsyncSchedule.SyncEach, io: link.io });
+    await wal.appendForTopic('c', payload(0));
+    link.hold(true);
+    const acked: number[] = [];
+    const pending = wal.appendForTopic('c', payload(1)).then((o) => acked.push(o));
+    await until(() => link.held() === 1);
+    let closed = false;
+    const closing = wal.close().then(() => (closed = true));
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(false); // the checkpoint and handle closes wait for the held sync
+    expect(acked).toEqual([]);
+    link.release(0);
+    await Promise.all([pending, closing]);
+    expect(acked).toEqual([1]);
+    const again = await openTracked(wal.dir, { fsync: FsyncSchedule.SyncEach });
+    expect((await again.readFrom('c', 0)).map((e) => e.offset)).toEqual([0, 1]);
+  });
 });

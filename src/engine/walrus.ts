@@ -44,6 +44,7 @@ import { TopicLog, type Cursor } from './topic-log.js';
 import type { CursorOptions, Entry, ReadFromOptions, TopicConfig, TopicStats, WalrusOptions } from './types.js';
 import { WritePipeline, type PipelineHost } from './write-pipeline.js';
 import { loadEntryChecksums, type Crc32Entries } from './entry-checksums.js';
+import { useVerifyCrc32 } from './entry-format.js';
 
 /** Which I/O backend (or read path) the engine runs on, and why it was chosen. */
 export interface BackendInfo {
@@ -79,6 +80,8 @@ interface ResolvedOptions {
   readsReason: string;
   /** Set at open: batched entry checksums through the addon, or null (node:zlib per entry). */
   crc32Entries: Crc32Entries | null;
+  /** How entries are checksummed, for the open log line. */
+  checksumsName: string;
   onSync: (durationMs: number, files: number) => void;
 }
 
@@ -117,6 +120,7 @@ function resolveOptions(options: WalrusOptions): ResolvedOptions {
     mapper: null,
     readsReason: 'pread: default',
     crc32Entries: null,
+    checksumsName: 'node:zlib',
     onSync: options.onSync ?? (() => {}),
   };
 }
@@ -215,7 +219,10 @@ export class Walrus {
       opts.io = selected.io;
       opts.backendReason = selected.reason;
     }
-    opts.crc32Entries = await loadEntryChecksums();
+    const checksums = await loadEntryChecksums();
+    opts.crc32Entries = checksums?.crc32Entries ?? null;
+    opts.checksumsName = checksums === null ? 'node:zlib' : checksums.folds ? 'addon (batched, folded with PCLMULQDQ)' : 'addon (batched, zlib)';
+    if (checksums !== null) useVerifyCrc32(checksums.crc32);
     const { io, dir, logger } = opts;
     await io.mkdirp(dir);
     const lock = DirLock.acquire(dir);
@@ -246,7 +253,7 @@ export class Walrus {
       if (clamped || cutBytes > 0 || positions.size !== recovered.topics.size || store.bytes > CURSOR_LOG_BYTES_MAX / 2) {
         await store.compact(wal.persistedPositions());
       }
-      logger.info({ dir, topics: recovered.topics.size, backend: io.name, backendReason: opts.backendReason, reads: opts.readsReason, checksums: opts.crc32Entries ? 'addon (batched)' : 'node:zlib', fsync: FsyncSchedule.format(opts.fsync) }, 'write-ahead log open');
+      logger.info({ dir, topics: recovered.topics.size, backend: io.name, backendReason: opts.backendReason, reads: opts.readsReason, checksums: opts.checksumsName, fsync: FsyncSchedule.format(opts.fsync) }, 'write-ahead log open');
       return wal;
     } catch (error) {
       lock.release();
