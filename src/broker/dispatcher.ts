@@ -3,7 +3,7 @@
  * before its first await, so pipelined produces of one connection get offsets in the order sent
  * (the engine assigns offsets in call order and creates a topic on its first append).
  */
-import { BATCH_RECORDS_MAX, ErrorCode, PROTOCOL_VERSION, ProtocolError } from '../protocol/index.js';
+import { BATCH_RECORDS_MAX, ErrorCode, Feature, PROTOCOL_VERSION, ProtocolError } from '../protocol/index.js';
 import type {
   CommitRequest,
   ConfigureGroupRequest,
@@ -30,6 +30,9 @@ import type { MetricsRecorder } from './metrics.js';
 import type { TopicWaiters } from './long-poll.js';
 import type { RecordCodec } from './record-codec.js';
 import type { Session } from './session.js';
+
+/** What `hello` announces (docs/protocol.md, "hello"); the same for every connection. */
+const FEATURES: readonly string[] = Object.freeze([Feature.produceRecordsBlob]);
 
 /** What the dispatcher needs from the broker. */
 export interface DispatchContext {
@@ -112,6 +115,7 @@ export class Dispatcher {
       maxFrameBytes: this.ctx.maxFrameBytes,
       batchRecordsMax: BATCH_RECORDS_MAX,
       fetchBytesMax: this.ctx.fetchBytesMax,
+      features: FEATURES,
     };
   }
 
@@ -125,12 +129,23 @@ export class Dispatcher {
     return { offset, timestamp: this.ctx.now() };
   }
 
+  /**
+   * `records` are encoded into the stored layout (one copy); `recordsBlob` bodies already are in it
+   * and were checked by validateRequest, so the log gets views into the request frame as they are.
+   */
   private async produceBatch(request: ProduceBatchRequest): Promise<object> {
-    const entries = this.ctx.codec.encodeAll(request.records);
+    let entries: Uint8Array[];
     let valueBytes = 0;
-    for (let i = 0; i < entries.length; i++) {
-      this.checkRecordSize(entries[i].length, request.id);
-      valueBytes += request.records[i].value.length;
+    if (request.recordBodies !== undefined) {
+      entries = request.recordBodies;
+      valueBytes = request.valueBytes;
+      for (let i = 0; i < entries.length; i++) this.checkRecordSize(entries[i].length, request.id);
+    } else {
+      entries = this.ctx.codec.encodeAll(request.records);
+      for (let i = 0; i < entries.length; i++) {
+        this.checkRecordSize(entries[i].length, request.id);
+        valueBytes += request.records[i].value.length;
+      }
     }
     const startMs = this.ctx.metrics.startTimer();
     const { baseOffset, count } = await this.ctx.engine.batchAppendForTopic(request.topic, entries);

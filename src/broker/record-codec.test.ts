@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RecordCodec, RECORD_TAG_META, RECORD_TAG_VALUE } from './record-codec.js';
 import { countWithinBudget } from './fetch-budget.js';
+import { MsgpackWriter, readProduceBlob, writeProduceBlob } from '../protocol/index.js';
 import type { ProduceRecord } from '../protocol/index.js';
 
 describe('RecordCodec', () => {
@@ -43,6 +44,19 @@ describe('RecordCodec', () => {
     expect(all[0].buffer).toBe(all[2].buffer);
     expect(all[2].buffer).toBe(all[4].buffer);
     expect(codec.encodeAll([{ value: Buffer.from('x'), key: Buffer.from('y') }]).map((b) => codec.decode(0, 0, b).value.toString())).toEqual(['x']);
+  });
+
+  it('stores a produce recordsBlob body byte for byte as it encodes the same record from records', () => {
+    const records: ProduceRecord[] = [
+      { value: Buffer.from('v') },
+      { value: Buffer.alloc(0), key: Buffer.from('k') },
+      { value: Buffer.from('w'), headers: { trace: 'abc', raw: Buffer.from([1, 2]) } },
+      { value: Buffer.alloc(3000, 7), key: Buffer.alloc(0), headers: { a: '' } },
+    ];
+    const w = new MsgpackWriter(8);
+    writeProduceBlob(w, records);
+    const { bodies } = readProduceBlob(w.buffer.subarray(5, w.position), 1);
+    expect(bodies).toEqual(records.map((r) => codec.encode(r)));
   });
 
   it('serves entries it did not write (other tags, truncated meta) whole as the value', () => {

@@ -12,7 +12,9 @@
  *     |      |                    |   h?: map of str -> str | bin}   |                |
  *     +------+--------------------+---------------------------------+----------------+
  *
- * The value is last so a fetch hands it out as a view of the entry without copying. Entries whose
+ * The value is last so a fetch hands it out as a view of the entry without copying. A produceBatch
+ * `recordsBlob` (src/protocol/produce-blob.ts) carries bodies already in this layout; validateRequest
+ * checks them and the dispatcher stores them as they came, without this codec. Entries whose
  * first byte is neither tag (written through the embedded engine API, not the broker) are served
  * whole as the value.
  */

@@ -1,4 +1,15 @@
-import { FRAME_BYTES_CEILING, FrameDecoder, FrameEncoder, PROTOCOL_VERSION, type HelloResult, type ProtocolError, type ResultByOp } from '../protocol/index.js';
+import {
+  Feature,
+  FRAME_BYTES_CEILING,
+  FrameDecoder,
+  FrameEncoder,
+  PROTOCOL_VERSION,
+  type HelloResult,
+  type ProduceBatchResult,
+  type ProduceRecord,
+  type ProtocolError,
+  type ResultByOp,
+} from '../protocol/index.js';
 import { backoffDelayMs } from './backoff.js';
 import { AbortedError, clientError, ClientErrorCode, WalrusError } from './errors.js';
 import { PENDING_REQUESTS_MAX } from './limits.js';
@@ -62,6 +73,8 @@ export class Connection {
   #flushScheduled = false;
   #generation = 0;
   #helloResult: HelloResult | undefined;
+  /** The latest hello listed `produceRecordsBlob`: batches go out as `recordsBlob`, else as `records`. */
+  #produceBlob = false;
   /** Waiters for the next `connected`. */
   #connectedWaiters: Array<() => void> = [];
   /** Settles when the current transport closes. */
@@ -123,6 +136,16 @@ export class Connection {
       return Promise.reject(clientError(ClientErrorCode.NOT_CONNECTED, `not connected to the broker (${op} was not sent)`));
     }
     return this.#send(op, fields, options);
+  }
+
+  /**
+   * Sends `produceBatch` for `records`: as one `recordsBlob` when the broker we are connected to
+   * announced `produceRecordsBlob` in hello (decided when the frame is encoded, so a reconnect to an
+   * older broker gets `records`), else as `records`. Resolves with the reply's fields.
+   */
+  produceBatch(topic: string, records: readonly ProduceRecord[], options?: RequestOptions): Promise<ProduceBatchResult> {
+    if (!this.#produceBlob || this.#state !== ConnectionState.connected) return this.request('produceBatch', { topic, records }, options);
+    return this.#send('produceBatch', undefined, options, (id) => this.#encoder.pushProduceBatchBlob(id, topic, records));
   }
 
   /** Resolves once connected (at once if connected now); rejects when `signal` aborts or the client closes. */
@@ -255,6 +278,7 @@ export class Connection {
         token: this.#settings.token,
       });
       this.#helloResult = hello;
+      this.#produceBlob = Array.isArray(hello.features) && hello.features.includes(Feature.produceRecordsBlob);
     } catch (error) {
       transport.destroy();
       throw this.#connectError(error, attempt);
@@ -298,7 +322,8 @@ export class Connection {
     });
   }
 
-  #send<O extends keyof ResultByOp>(op: O, fields: object, options?: RequestOptions): Promise<ResultByOp[O]> {
+  /** Encodes `fields` (or, when given, calls `encode` with the id) as one request frame and awaits its reply. */
+  #send<O extends keyof ResultByOp>(op: O, fields: object | undefined, options?: RequestOptions, encode?: (id: number) => void): Promise<ResultByOp[O]> {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
     if (!this.#requests.hasRoom) {
@@ -307,7 +332,8 @@ export class Connection {
     const id = this.#requests.allocateId();
     const before = this.#encoder.pendingBytes;
     try {
-      this.#encoder.push({ ...fields, op, id });
+      if (encode === undefined) this.#encoder.push({ ...fields, op, id });
+      else encode(id);
     } catch (error) {
       this.#encoder.truncate(before);
       return Promise.reject(clientError(ClientErrorCode.INVALID_ARGUMENT, `cannot encode ${op}: ${(error as Error).message}`, { cause: error }));

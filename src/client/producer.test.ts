@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startScriptedPeer, type ScriptedPeer } from '../../test/client/scripted-peer.js';
+import { MsgpackWriter, readProduceBlob, writeProduceBlob, type ProduceRecord } from '../protocol/index.js';
 import { connect, type WalrusClient } from './index.js';
 import { BATCH_RECORDS_MAX, RECORD_OVERHEAD_BYTES } from './limits.js';
 
@@ -8,6 +9,8 @@ import { BATCH_RECORDS_MAX, RECORD_OVERHEAD_BYTES } from './limits.js';
 interface LogPeer {
   peer: ScriptedPeer;
   batches: Array<{ topic: string; count: number }>;
+  /** Each batch's form on the wire and its records as the broker would store them (record bodies). */
+  frames: Array<{ form: 'records' | 'recordsBlob'; bodies: Buffer[] }>;
   /** When set, replies are held until `release()`. */
   hold: boolean;
   release(): void;
@@ -16,17 +19,25 @@ interface LogPeer {
 const peers: ScriptedPeer[] = [];
 const clients: WalrusClient[] = [];
 
+/** Record bodies (stored layout) of `records`, through the blob codec (src/broker/record-codec.test.ts pins it to the broker's). */
+function bodiesOf(records: ProduceRecord[]): Buffer[] {
+  const w = new MsgpackWriter(64);
+  writeProduceBlob(w, records);
+  return readProduceBlob(w.buffer.subarray(5, w.position), 1).bodies.map((b) => Buffer.from(b));
+}
+
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close({ timeoutMs: 100 })));
   await Promise.all(peers.splice(0).map((p) => p.close()));
 });
 
-async function logPeer(): Promise<LogPeer> {
+async function logPeer(helloFields?: object): Promise<LogPeer> {
   const offsets = new Map<string, number>();
   const held: Array<() => void> = [];
   const state: LogPeer = {
     peer: undefined as never,
     batches: [],
+    frames: [],
     hold: false,
     release: () => {
       state.hold = false;
@@ -36,14 +47,16 @@ async function logPeer(): Promise<LogPeer> {
   state.peer = await startScriptedPeer((request, reply) => {
     if (request.op !== 'produceBatch') return;
     const topic = request.topic as string;
-    const count = (request.records as unknown[]).length;
+    const bodies = request.recordsBlob !== undefined ? readProduceBlob(request.recordsBlob as Uint8Array, 1).bodies : bodiesOf(request.records as ProduceRecord[]);
+    const count = bodies.length;
     state.batches.push({ topic, count });
+    state.frames.push({ form: request.recordsBlob !== undefined ? 'recordsBlob' : 'records', bodies });
     const baseOffset = offsets.get(topic) ?? 0;
     offsets.set(topic, baseOffset + count);
     const send = (): void => reply({ id: request.id, ok: true, baseOffset, count, timestamp: Date.now() });
     if (state.hold) held.push(send);
     else send();
-  });
+  }, { helloFields });
   peers.push(state.peer);
   return state;
 }
@@ -151,5 +164,26 @@ describe('Producer', () => {
     await c.close();
     expect((await pending).offset).toBe(0);
     await expect(producer.send('closing', Buffer.from('y'))).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
+  });
+
+  it('sends batches as recordsBlob to a broker that announced produceRecordsBlob, as records to one that did not', async () => {
+    const inputs = [
+      { value: Buffer.from('a') },
+      { value: Buffer.alloc(0), key: 'k1' },
+      { value: Buffer.from('c'), key: Buffer.from([0, 255]), headers: { trace: 'x', raw: Buffer.from([1, 2]) } },
+    ];
+    const forms: Record<string, LogPeer> = { old: await logPeer(), new: await logPeer({ features: ['produceRecordsBlob', 'someFutureFeature'] }) };
+    for (const log of Object.values(forms)) {
+      const producer = (await client(log.peer.port)).producer({ lingerMs: 5 });
+      expect(await Promise.all(inputs.map((input) => producer.send('t', input)))).toEqual([{ offset: 0 }, { offset: 1 }, { offset: 2 }]);
+      expect(await producer.sendBatch('t', inputs)).toEqual({ baseOffset: 3, count: 3 });
+    }
+    expect(forms.old.frames.map((f) => f.form)).toEqual(['records', 'records']);
+    expect(forms.new.frames.map((f) => f.form)).toEqual(['recordsBlob', 'recordsBlob']);
+    // The same records either way, keys and headers included.
+    expect(forms.new.frames).toEqual(forms.old.frames.map((f) => ({ ...f, form: 'recordsBlob' })));
+    const stored = bodiesOf([{ value: Buffer.from('c'), key: Buffer.from([0, 255]), headers: { trace: 'x', raw: Buffer.from([1, 2]) } }])[0];
+    expect(forms.new.frames[0].bodies[2]).toEqual(stored);
+    expect(forms.new.frames[1].bodies[1]).toEqual(bodiesOf([{ value: Buffer.alloc(0), key: Buffer.from('k1') }])[0]);
   });
 });

@@ -98,7 +98,7 @@ export class Producer<T = Uint8Array> {
     }
     const lingering = this.#open.get(topic);
     if (lingering !== undefined) this.#dispatch(lingering);
-    const request = this.#connection.request('produceBatch', { topic, records }, { signal: options?.signal });
+    const request = this.#connection.produceBatch(topic, records, { signal: options?.signal });
     const done = request.then(
       () => this.#budget.release(bytes),
       () => this.#budget.release(bytes),
@@ -186,7 +186,7 @@ export class Producer<T = Uint8Array> {
       clearImmediate(batch.timer as NodeJS.Immediate);
       batch.timer = undefined;
     }
-    const done = this.#connection.request('produceBatch', { topic: batch.topic, records: batch.records }).then(
+    const done = this.#connection.produceBatch(batch.topic, batch.records).then(
       (result) => {
         this.#budget.release(batch.bytes);
         batch.resolveAll(result.baseOffset);

@@ -10,8 +10,9 @@
  * cheaper per frame, measured on the reference box in issue 4).
  */
 import { FRAME_HEADER_BYTES } from './limits.js';
-import type { FetchResult } from './messages.js';
+import type { FetchResult, ProduceRecord } from './messages.js';
 import { MsgpackWriter } from './msgpack-writer.js';
+import { produceBlobBytes, writeProduceBlob } from './produce-blob.js';
 import { writeRecordsBlob } from './records-blob.js';
 
 /** Past this many pending bytes `take()` hands over the buffer itself instead of copying out. */
@@ -28,6 +29,9 @@ const TAKE_RENEW_BYTES_MAX = 1024 * 1024;
 const FETCH_REPLY_ENVELOPE_BYTES = 96;
 /** Most bytes a key-less, header-less fetched record spends besides its value (map, 3 keys, 2 uint64s, bin header). */
 const FETCHED_RECORD_ENVELOPE_BYTES = 1 + 7 + 9 + 10 + 9 + 6 + 5;
+
+/** Most bytes a blob produceBatch request spends besides its topic and blob: map, keys, op, id, headers. */
+const PRODUCE_BATCH_ENVELOPE_BYTES = 64;
 
 /** Accumulates encoded frames; `take()` returns them as one Buffer and starts over. */
 export class FrameEncoder {
@@ -152,6 +156,25 @@ export class FrameEncoder {
         w.writeString('handOutId');
         w.writeNumber(result.handOutId);
       }
+    });
+  }
+
+  /**
+   * Appends a `produceBatch` request `{ op, id, topic, recordsBlob }` with `records` as one blob
+   * (produce-blob.ts), written straight into this encoder's buffer: one copy of each value, no map
+   * per record. Only for a broker whose hello listed `produceRecordsBlob`.
+   */
+  pushProduceBatchBlob(id: number, topic: string, records: readonly ProduceRecord[]): number {
+    return this.frame(PRODUCE_BATCH_ENVELOPE_BYTES + topic.length * 3 + produceBlobBytes(records), (w) => {
+      w.writeMapHeader(4);
+      w.writeString('op');
+      w.writeString('produceBatch');
+      w.writeString('id');
+      w.writeNumber(id);
+      w.writeString('topic');
+      w.writeString(topic);
+      w.writeString('recordsBlob');
+      writeProduceBlob(w, records);
     });
   }
 

@@ -29,8 +29,10 @@ export type { FrameDecoderOptions } from './frame-decoder.js';
 export { MsgpackWriter } from './msgpack-writer.js';
 export { BLOB_RECORD_HEADER_BYTES, RECORD_TAG_META, RECORD_TAG_VALUE, readRecordsBlob, recordsBlobBytes, writeRecordsBlob } from './records-blob.js';
 export type { BlobRecordVisitor, MetaUnpacker } from './records-blob.js';
+export { PRODUCE_BLOB_RECORD_HEADER_BYTES, produceBlobBytes, readProduceBlob, writeProduceBlob } from './produce-blob.js';
+export type { ProduceBlobRecords } from './produce-blob.js';
 export { validateRequest, isValidName, isValidGroupName } from './validate-request.js';
-export { Op, DeadLetterHeader } from './messages.js';
+export { Op, DeadLetterHeader, Feature } from './messages.js';
 export type {
   Headers,
   RequestBase,
@@ -38,6 +40,8 @@ export type {
   ProduceRecord,
   ProduceRequest,
   ProduceBatchRequest,
+  ProduceBatchRecordsRequest,
+  ProduceBatchBlobRequest,
   FetchRequest,
   CommitRequest,
   CreateTopicRequest,

@@ -67,11 +67,33 @@ export interface ProduceRequest extends RequestBase, ProduceRecord {
   topic: string;
 }
 
-/** Appends 1 … 2,000 records atomically. */
-export interface ProduceBatchRequest extends RequestBase {
+/** Appends 1 … 2,000 records atomically; they arrive as `records` or as one `recordsBlob`. */
+export type ProduceBatchRequest = ProduceBatchRecordsRequest | ProduceBatchBlobRequest;
+
+/** `produceBatch` with `records`: an array of maps. */
+export interface ProduceBatchRecordsRequest extends RequestBase {
   op: 'produceBatch';
   topic: string;
   records: ProduceRecord[];
+  recordBodies?: undefined;
+}
+
+/**
+ * `produceBatch` with `recordsBlob` (produce-blob.ts), as validated: each record's body in the stored
+ * layout, views into the request frame (which the decoder never reuses, so they stay valid).
+ */
+export interface ProduceBatchBlobRequest extends RequestBase {
+  op: 'produceBatch';
+  topic: string;
+  /**
+   * Always empty (`NO_RECORDS`): the records are in `recordBodies`. Typed as an array, not absent, so
+   * code written for `records` alone (test/fuzz/validate-request.fuzz.test.ts) still compiles;
+   * branch on `recordBodies`.
+   */
+  records: readonly never[];
+  recordBodies: Buffer[];
+  /** Sum of the records' value bytes. */
+  valueBytes: number;
 }
 
 /** Reads records: from `offset` (plain read) or as the next ones for `group` (leased). */
@@ -209,7 +231,20 @@ export interface HelloResult {
   batchRecordsMax: number;
   /** Largest `fetch.maxBytes` honoured. */
   fetchBytesMax: number;
+  /**
+   * Optional protocol features this broker supports (`Feature` values). Absent from brokers that
+   * predate it, which is the same as empty; clients ignore names they do not know.
+   */
+  features?: readonly string[];
 }
+
+/** Names a broker may list in `hello.features`. */
+export const Feature = {
+  /** `produceBatch` accepts `recordsBlob` (produce-blob.ts) instead of `records`. */
+  produceRecordsBlob: 'produceRecordsBlob',
+} as const;
+/** A feature name. */
+export type Feature = (typeof Feature)[keyof typeof Feature];
 
 /** `produce` reply. */
 export interface ProduceResult {

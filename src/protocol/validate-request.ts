@@ -8,20 +8,22 @@ import { ErrorCode, ProtocolError } from './error-codes.js';
 import {
   ACK_TIMEOUT_MS_MAX,
   ACK_TIMEOUT_MS_MIN,
-  BATCH_RECORDS_MAX,
   CLIENT_ID_LENGTH_MAX,
   DELIVERIES_MAX,
   FETCH_RECORDS_MAX,
   FETCH_WAIT_MS_MAX,
-  HEADER_NAME_BYTES_MAX,
-  HEADERS_COUNT_MAX,
   NACK_DELAY_MS_MAX,
   NACK_REASON_LENGTH_MAX,
   NAME_LENGTH_MAX,
 } from './limits.js';
-import type { FetchRequest, Headers, ProduceRecord, Request, SeekTarget } from './messages.js';
+import type { FetchRequest, Headers, ProduceBatchRequest, ProduceRecord, Request, SeekTarget } from './messages.js';
+import { readProduceBlob } from './produce-blob.js';
+import { badHeaders, badHeaderValue, badKey, checkBatchCount, checkHeaderCount, checkHeaderNameBytes, invalid } from './record-rules.js';
 
 type Fields = Record<string, unknown>;
+
+/** `records` of a produceBatch that came as `recordsBlob` (messages.ts says why it is there). */
+const NO_RECORDS: readonly never[] = Object.freeze([]);
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 
@@ -64,22 +66,8 @@ export function validateRequest(message: Fields): Request {
       const topic = v.topic();
       return { op, id, topic, ...readRecord(message, id, '') };
     }
-    case 'produceBatch': {
-      const topic = v.topic();
-      const records = message.records;
-      if (!Array.isArray(records)) throw invalid(id, 'records must be an array');
-      if (records.length === 0) throw invalid(id, 'records must not be empty');
-      if (records.length > BATCH_RECORDS_MAX) {
-        throw new ProtocolError(ErrorCode.BATCH_TOO_LARGE, `batch of ${records.length} records exceeds ${BATCH_RECORDS_MAX}`, { requestId: id });
-      }
-      const out: ProduceRecord[] = new Array(records.length);
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i];
-        if (!isMap(r)) throw invalid(id, `records[${i}] must be a map`);
-        out[i] = readRecord(r, id, `records[${i}].`);
-      }
-      return { op, id, topic, records: out };
-    }
+    case 'produceBatch':
+      return readProduceBatch(message, id, v.topic());
     case 'fetch': {
       const request: FetchRequest = {
         op,
@@ -169,10 +157,6 @@ export function validateRequest(message: Fields): Request {
   }
 }
 
-function invalid(id: number, message: string): ProtocolError {
-  return new ProtocolError(ErrorCode.INVALID_REQUEST, message, { requestId: id });
-}
-
 function isMap(value: unknown): value is Fields {
   if (typeof value !== 'object' || value === null) return false;
   const proto = Object.getPrototypeOf(value);
@@ -189,13 +173,42 @@ function readSeekTarget(to: unknown, id: number): SeekTarget {
   throw invalid(id, 'to must be an offset, "earliest" or "latest"');
 }
 
+/**
+ * `produceBatch` carries its records as `records` (an array of maps) or as `recordsBlob` (one bin,
+ * produce-blob.ts), exactly one of the two. Either way: structure first, then the record count (0 is
+ * INVALID_REQUEST, past `BATCH_RECORDS_MAX` BATCH_TOO_LARGE), then each record.
+ */
+function readProduceBatch(message: Fields, id: number, topic: string): ProduceBatchRequest {
+  const records = message.records;
+  const blob = message.recordsBlob;
+  const hasRecords = records !== undefined && records !== null;
+  const hasBlob = blob !== undefined && blob !== null;
+  if (hasRecords && hasBlob) throw invalid(id, 'produceBatch takes records or recordsBlob, not both');
+  if (hasBlob) {
+    if (!(blob instanceof Uint8Array)) throw invalid(id, 'recordsBlob must be bin');
+    const { bodies, valueBytes } = readProduceBlob(blob, id);
+    return { op: 'produceBatch', id, topic, records: NO_RECORDS, recordBodies: bodies, valueBytes };
+  }
+  if (!hasRecords) throw invalid(id, 'produceBatch needs records or recordsBlob');
+  if (!Array.isArray(records)) throw invalid(id, 'records must be an array');
+  if (records.length === 0) throw invalid(id, 'records must not be empty');
+  checkBatchCount(records.length, id);
+  const out: ProduceRecord[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i];
+    if (!isMap(r)) throw invalid(id, `records[${i}] must be a map`);
+    out[i] = readRecord(r, id, `records[${i}].`);
+  }
+  return { op: 'produceBatch', id, topic, records: out };
+}
+
 function readRecord(fields: Fields, id: number, prefix: string): ProduceRecord {
   const value = fields.value;
   if (!(value instanceof Uint8Array)) throw invalid(id, `${prefix}value must be bin`);
   const record: ProduceRecord = { value };
   const key = fields.key;
   if (key !== undefined && key !== null) {
-    if (!(key instanceof Uint8Array)) throw invalid(id, `${prefix}key must be bin`);
+    if (!(key instanceof Uint8Array)) throw badKey(id, prefix);
     record.key = key;
   }
   const headers = fields.headers;
@@ -204,18 +217,14 @@ function readRecord(fields: Fields, id: number, prefix: string): ProduceRecord {
 }
 
 function readHeaders(headers: unknown, id: number, prefix: string): Headers {
-  if (!isMap(headers)) throw invalid(id, `${prefix}headers must be a map`);
+  if (!isMap(headers)) throw badHeaders(id, prefix);
   const out: Headers = {};
   let count = 0;
   for (const name in headers) {
-    if (++count > HEADERS_COUNT_MAX) throw invalid(id, `${prefix}headers: more than ${HEADERS_COUNT_MAX}`);
-    if (name.length === 0 || Buffer.byteLength(name) > HEADER_NAME_BYTES_MAX) {
-      throw invalid(id, `${prefix}headers: names must be 1..${HEADER_NAME_BYTES_MAX} bytes`);
-    }
+    checkHeaderCount(++count, id, prefix);
+    checkHeaderNameBytes(name.length === 0 ? 0 : Buffer.byteLength(name), id, prefix);
     const value = headers[name];
-    if (typeof value !== 'string' && !(value instanceof Uint8Array)) {
-      throw invalid(id, `${prefix}headers.${name.slice(0, 64)} must be a string or bin`);
-    }
+    if (typeof value !== 'string' && !(value instanceof Uint8Array)) throw badHeaderValue(id, prefix, name);
     out[name] = value;
   }
   return out;

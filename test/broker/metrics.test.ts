@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBroker } from '../../src/broker/index.js';
+import { MsgpackWriter, writeProduceBlob } from '../../src/protocol/index.js';
 import { bin, daemonCommand, lazyTempDir, RawClient, startDaemon, tempDir } from './harness.js';
 import type { Daemon } from './harness.js';
 
@@ -92,6 +93,22 @@ describe('metrics and health endpoints of the daemon', () => {
     expect(sample(text, 'walrus_io_backend_info', { backend })).toBe(1);
     expect(sample(text, 'walrus_connections')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'walrus_queued_reply_bytes')).toBeGreaterThanOrEqual(0);
+    client.close();
+  });
+
+  it('counts a recordsBlob produceBatch as the same records sent as records (value bytes)', async () => {
+    const client = await RawClient.connect(daemon.port);
+    const records = [{ value: bin('hello') }, { value: bin('ab'), key: bin('key'), headers: { h: 'x' } }, { value: Buffer.alloc(0), key: bin('k') }];
+    const w = new MsgpackWriter(64);
+    writeProduceBlob(w, records);
+    const recordsBlob = Buffer.from(w.buffer.subarray(5, w.position));
+    expect((await client.request({ op: 'produceBatch', topic: 'm-records', records })).ok).toBe(true);
+    expect((await client.request({ op: 'produceBatch', topic: 'm-blob', recordsBlob })).ok).toBe(true);
+    const text = await scrape(metricsPort);
+    for (const topic of ['m-records', 'm-blob']) {
+      expect(sample(text, 'walrus_produced_records_total', { topic })).toBe(3);
+      expect(sample(text, 'walrus_produced_bytes_total', { topic })).toBe(7);
+    }
     client.close();
   });
 

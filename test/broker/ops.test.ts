@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { createUnpackr, encodeFrame, readRecordsBlob } from '../../src/protocol/index.js';
+import { createUnpackr, encodeFrame, MsgpackWriter, readRecordsBlob, writeProduceBlob } from '../../src/protocol/index.js';
+import type { ProduceRecord } from '../../src/protocol/index.js';
 import { bin, lazyTempDir, RawClient, startDaemon, text } from './harness.js';
 import type { Daemon } from './harness.js';
 
@@ -33,6 +34,7 @@ describe('broker ops over raw frames', () => {
     const fresh = await RawClient.connect(daemon.port, { hello: false });
     const reply = await fresh.request({ op: 'hello', version: 1, clientId: 'x' });
     expect(reply).toMatchObject({ ok: true, version: 1, maxFrameBytes: 16 * 1024 * 1024, batchRecordsMax: 2000 });
+    expect(reply.features).toContain('produceRecordsBlob');
     expect(reply.broker).toMatch(/^walrus-broker/);
     fresh.close();
   });
@@ -79,6 +81,60 @@ describe('broker ops over raw frames', () => {
     expect(from3.records.map((r: any) => r.offset)).toEqual([3]);
     const budget = await client.request({ op: 'fetch', topic: 'orders', offset: 0, maxBytes: 1 });
     expect(budget.records.length).toBe(1);
+  });
+
+  it('produceBatch with recordsBlob stores exactly what records stores: values, keys, headers, empty values', async () => {
+    const batch: ProduceRecord[] = [
+      { value: bin('c') },
+      { value: bin('d'), key: bin('k2') },
+      { value: Buffer.alloc(0) },
+      { value: bin('e'), key: bin('k3'), headers: { trace: 'x', raw: bin('y') } },
+      { value: Buffer.alloc(3000, 7), headers: { only: 'h' } },
+    ];
+    const viaRecords = await client.request({ op: 'produceBatch', topic: 'blob-a', records: batch });
+    const viaBlob = await client.request({ op: 'produceBatch', topic: 'blob-b', recordsBlob: produceBlob(batch) });
+    expect(viaRecords).toMatchObject({ ok: true, baseOffset: 0, count: 5 });
+    expect(viaBlob).toMatchObject({ ok: true, baseOffset: 0, count: 5 });
+    const a = await client.request({ op: 'fetch', topic: 'blob-a', offset: 0 });
+    const b = await client.request({ op: 'fetch', topic: 'blob-b', offset: 0 });
+    const strip = (records: any[]) => records.map(({ timestamp: _, ...rest }) => rest);
+    expect(strip(b.records)).toEqual(strip(a.records));
+    expect(b.records.map((r: any) => text(r.value))).toEqual(['c', 'd', '', 'e', '\u0007'.repeat(3000)]);
+    expect(text(b.records[3].key)).toBe('k3');
+    expect(b.records[3].headers.trace).toBe('x');
+    expect(text(b.records[3].headers.raw)).toBe('y');
+    expect(b.records[4].key).toBeUndefined();
+    // Both forms in one topic, interleaved and pipelined: offsets follow the order sent.
+    const first = client.send({ op: 'produceBatch', topic: 'blob-b', recordsBlob: produceBlob([{ value: bin('f') }]) });
+    const second = client.send({ op: 'produceBatch', topic: 'blob-b', records: [{ value: bin('g') }] });
+    expect((await client.replyTo(first)).baseOffset).toBe(5);
+    expect((await client.replyTo(second)).baseOffset).toBe(6);
+  });
+
+  it('produceBatch refuses a malformed recordsBlob, 0 or 2,001 records, or both forms, and appends nothing', async () => {
+    const good = produceBlob([{ value: bin('ok') }]);
+    expect((await client.request({ op: 'produceBatch', topic: 'blob-bad', recordsBlob: good })).ok).toBe(true);
+    const length = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]);
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      ['truncated length', { recordsBlob: Buffer.concat([good, Buffer.from([0, 0])]) }, 'INVALID_REQUEST'],
+      ['body past the end', { recordsBlob: Buffer.concat([good, length(9), Buffer.from([0, 1])]) }, 'INVALID_REQUEST'],
+      ['trailing bytes after the META map', { recordsBlob: Buffer.concat([good, length(9), Buffer.from([1, 0, 0, 0, 3, 0x80, 0xc0, 0xc0, 0x61])]) }, 'INVALID_REQUEST'],
+      ['bad tag', { recordsBlob: Buffer.concat([good, length(2), Buffer.from([7, 0x61])]) }, 'INVALID_REQUEST'],
+      ['key that is a str', { recordsBlob: Buffer.concat([good, length(10), Buffer.from([1, 0, 0, 0, 4, 0x81, 0xa1, 0x6b, 0xa0, 0x61])]) }, 'INVALID_REQUEST'],
+      ['0 records', { recordsBlob: Buffer.alloc(0) }, 'INVALID_REQUEST'],
+      ['2,001 records', { recordsBlob: produceBlob(Array.from({ length: 2001 }, () => ({ value: bin('v') }))) }, 'BATCH_TOO_LARGE'],
+      ['both forms', { recordsBlob: good, records: [{ value: bin('v') }] }, 'INVALID_REQUEST'],
+      ['neither form', {}, 'INVALID_REQUEST'],
+    ];
+    for (const [what, fields, code] of cases) {
+      const reply = await client.request({ op: 'produceBatch', topic: 'blob-bad', ...fields });
+      expect(reply.ok, what).toBe(false);
+      expect(reply.error.code, what).toBe(code);
+    }
+    // Nothing of any refused batch was appended (the good record of a bad blob included).
+    const described = await client.request({ op: 'describeTopic', topic: 'blob-bad' });
+    expect(described.nextOffset).toBe(1);
+    expect((await client.request({ op: 'produceBatch', topic: 'blob-bad', recordsBlob: produceBlob(Array.from({ length: 2000 }, () => ({ value: bin('v') }))) })).count).toBe(2000);
   });
 
   it('writes offsets and timestamps as msgpack integers (uint64 0xcf for a ms timestamp)', async () => {
@@ -217,3 +273,10 @@ describe('broker ops over raw frames', () => {
     expect(reply).toMatchObject({ ok: true, records: [] });
   });
 });
+
+/** The `recordsBlob` bytes (bin payload, no header) of `records`. */
+function produceBlob(records: readonly ProduceRecord[]): Buffer {
+  const w = new MsgpackWriter(64);
+  writeProduceBlob(w, records);
+  return Buffer.from(w.buffer.subarray(5, w.position));
+}

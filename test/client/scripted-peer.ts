@@ -4,7 +4,8 @@ import { encodeFrame, FrameDecoder } from '../../src/protocol/index.js';
 /**
  * A loopback peer speaking real frames with scripted replies, for unit tests of the SDK's state
  * machines: things the real broker does not do on cue (silence, garbage, chosen reply order).
- * `hello` is answered automatically unless `answerHello: false`.
+ * `hello` is answered automatically unless `answerHello: false` (with no `features`, as a broker
+ * that predates them, unless `helloFields` adds some).
  */
 
 /** Called with each decoded request (except an auto-answered hello). */
@@ -20,7 +21,7 @@ export interface ScriptedPeer {
 /** Starts a peer on 127.0.0.1 and a free port. */
 export async function startScriptedPeer(
   handle: PeerHandler = () => {},
-  options: { answerHello?: boolean; port?: number } = {},
+  options: { answerHello?: boolean; port?: number; helloFields?: object } = {},
 ): Promise<ScriptedPeer> {
   const sockets: net.Socket[] = [];
   const server = net.createServer((socket) => {
@@ -29,7 +30,7 @@ export async function startScriptedPeer(
     const decoder = new FrameDecoder({
       onMessage: (request) => {
         if (request.op === 'hello' && options.answerHello !== false) {
-          reply({ id: request.id, ok: true, version: 1, broker: 'scripted/0', maxFrameBytes: 1 << 20, batchRecordsMax: 2000, fetchBytesMax: 1 << 20 });
+          reply({ id: request.id, ok: true, version: 1, broker: 'scripted/0', maxFrameBytes: 1 << 20, batchRecordsMax: 2000, fetchBytesMax: 1 << 20, ...options.helloFields });
           return;
         }
         handle(request, reply, socket);
