@@ -5,7 +5,9 @@
  *
  * Env: BENCH_SECONDS (per case, default 3), BENCH_DIR (default os.tmpdir()), PAYLOAD (default 1024),
  * BENCH_BACKENDS (default fs,uring), BENCH_CASES (comma-separated substrings of case names to run,
- * e.g. "256 appenders"; default all). Each case runs right after a fresh measure of its ceiling.
+ * e.g. "256 appenders"; default all), BENCH_ROUNDS (default 1: each append case this many times, the
+ * backends' order alternating per round, so drift on a shared disk cancels; the uring/fs table then
+ * lists every round's ratio and their median). Each case runs right after a fresh measure of its ceiling.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +22,7 @@ const PAYLOAD = Number(process.env.PAYLOAD ?? 1024);
 const ROOT = process.env.BENCH_DIR ?? os.tmpdir();
 /** Comma-separated substrings: only cases whose name contains one run (with their ceilings). */
 const CASES = process.env.BENCH_CASES ? process.env.BENCH_CASES.split(',') : null;
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 1));
 const quiet = pino({ level: 'silent' });
 const data = Buffer.alloc(PAYLOAD, 0x61);
 
@@ -208,6 +211,17 @@ async function uringAvailable(): Promise<boolean> {
   }
 }
 
+/** Case-name suffix of one round when BENCH_ROUNDS > 1. */
+function roundSuffix(round: number): string {
+  return ROUNDS > 1 ? ` (round ${round})` : '';
+}
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** The append cases; each runs right after its own ceiling, then on every backend in turn. */
 const APPEND_CASES: Array<{ name: string; fsync: FsyncSchedule; concurrency: number; batch: number; ceiling: { n: number; sync: boolean } }> = [
   { name: 'SyncEach, 1 appender', fsync: FsyncSchedule.SyncEach, concurrency: 1, batch: 1, ceiling: { n: 1, sync: true } },
@@ -231,8 +245,11 @@ export async function main(): Promise<Row[]> {
   for (const c of APPEND_CASES) {
     if (CASES && !CASES.some((x) => c.name.includes(x))) continue;
     const ceilingName = `writevSync ${c.ceiling.n}${c.ceiling.sync ? ' + fdatasync' : ', no sync'}`;
-    ceiling(ceilingName, c.ceiling.n, c.ceiling.sync);
-    for (const b of backends) await appenders(`[${b}] ${c.name}`, c.fsync, c.concurrency, c.batch, ceilingName, b);
+    for (let round = 1; round <= ROUNDS; round++) {
+      ceiling(ceilingName, c.ceiling.n, c.ceiling.sync);
+      const order = round % 2 === 1 ? backends : [...backends].reverse();
+      for (const b of order) await appenders(`[${b}] ${c.name}${roundSuffix(round)}`, c.fsync, c.concurrency, c.batch, ceilingName, b);
+    }
   }
   await batchReads();
   const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -241,10 +258,27 @@ export async function main(): Promise<Row[]> {
     console.log(`| ${r.case} | ${fmt(r.perSecond)} | ${r.ceiling ?? ''} | ${r.ratio === undefined ? '' : `${(r.ratio * 100).toFixed(0)} %`} | ${r.cpuUsPerMsg ? r.cpuUsPerMsg.toFixed(2) : ''} |`);
   }
   const byCase = new Map(rows.map((r) => [r.case, r]));
-  const pairs = APPEND_CASES.map((c) => [c.name, byCase.get(`[fs] ${c.name}`), byCase.get(`[uring] ${c.name}`)] as const).filter(([, f, u]) => f && u);
-  if (pairs.length > 0) {
-    console.log(`\n| case | uring / fs entries/s | uring / fs CPU per entry |\n|---|---:|---:|`);
-    for (const [name, f, u] of pairs) console.log(`| ${name} | ${(u!.perSecond / f!.perSecond).toFixed(2)}× | ${(u!.cpuUsPerMsg / f!.cpuUsPerMsg).toFixed(2)}× |`);
+  const ratios = APPEND_CASES.map((c) => {
+    const speed: number[] = [];
+    const cpu: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const f = byCase.get(`[fs] ${c.name}${roundSuffix(round)}`);
+      const u = byCase.get(`[uring] ${c.name}${roundSuffix(round)}`);
+      if (!f || !u) continue;
+      speed.push(u.perSecond / f.perSecond);
+      cpu.push(u.cpuUsPerMsg / f.cpuUsPerMsg);
+    }
+    return { name: c.name, speed, cpu };
+  }).filter((r) => r.speed.length > 0);
+  if (ratios.length > 0) {
+    const list = (xs: number[]): string => xs.map((x) => `${x.toFixed(2)}×`).join(', ');
+    if (ROUNDS === 1) {
+      console.log(`\n| case | uring / fs entries/s | uring / fs CPU per entry |\n|---|---:|---:|`);
+      for (const r of ratios) console.log(`| ${r.name} | ${list(r.speed)} | ${list(r.cpu)} |`);
+    } else {
+      console.log(`\n| case | uring / fs entries/s, median | per round | uring / fs CPU per entry, median | per round |\n|---|---:|---|---:|---|`);
+      for (const r of ratios) console.log(`| ${r.name} | ${median(r.speed).toFixed(2)}× | ${list(r.speed)} | ${median(r.cpu).toFixed(2)}× | ${list(r.cpu)} |`);
+    }
   }
   console.log(`\nmachine: ${os.cpus().length} × ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${new Date().toISOString()}`);
   return rows;
