@@ -85,12 +85,8 @@ export interface ProduceBatchRecordsRequest extends RequestBase {
 export interface ProduceBatchBlobRequest extends RequestBase {
   op: 'produceBatch';
   topic: string;
-  /**
-   * Always empty (`NO_RECORDS`): the records are in `recordBodies`. Typed as an array, not absent, so
-   * code written for `records` alone (test/fuzz/validate-request.fuzz.test.ts) still compiles;
-   * branch on `recordBodies`.
-   */
-  records: readonly never[];
+  /** Absent: the records are in `recordBodies` (branch on it). */
+  records?: undefined;
   recordBodies: Buffer[];
   /** Sum of the records' value bytes. */
   valueBytes: number;

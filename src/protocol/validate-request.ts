@@ -23,7 +23,6 @@ import { badHeaders, badHeaderValue, badKey, checkBatchCount, checkHeaderCount, 
 type Fields = Record<string, unknown>;
 
 /** `records` of a produceBatch that came as `recordsBlob` (messages.ts says why it is there). */
-const NO_RECORDS: readonly never[] = Object.freeze([]);
 
 const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 
@@ -187,7 +186,7 @@ function readProduceBatch(message: Fields, id: number, topic: string): ProduceBa
   if (hasBlob) {
     if (!(blob instanceof Uint8Array)) throw invalid(id, 'recordsBlob must be bin');
     const { bodies, valueBytes } = readProduceBlob(blob, id);
-    return { op: 'produceBatch', id, topic, records: NO_RECORDS, recordBodies: bodies, valueBytes };
+    return { op: 'produceBatch', id, topic, recordBodies: bodies, valueBytes };
   }
   if (!hasRecords) throw invalid(id, 'produceBatch needs records or recordsBlob');
   if (!Array.isArray(records)) throw invalid(id, 'records must be an array');

@@ -58,6 +58,24 @@ const recordArb = fc.oneof(
   anyValue,
 );
 
+/** A produceBatch `recordsBlob`: length-prefixed bodies (tag 0x00/0x01 or junk, lengths sometimes lying), or any bytes. */
+const blobArb = fc.oneof(
+  fc
+    .array(fc.record({ tag: fc.constantFrom(0, 0, 1, 2, 0xff), rest: fc.uint8Array({ maxLength: 24 }), lie: fc.constantFrom(0, 0, 0, 1, -1, 1000) }), { maxLength: 6 })
+    .map((bodies) =>
+      Buffer.concat(
+        bodies.map(({ tag, rest, lie }) => {
+          const body = Buffer.concat([Buffer.from([tag]), Buffer.from(rest)]);
+          const length = Buffer.alloc(4);
+          length.writeUInt32BE(Math.max(0, body.length + lie));
+          return Buffer.concat([length, body]);
+        }),
+      ),
+    ),
+  fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
+  anyValue,
+);
+
 /** A request map: a plausible op with each field right, wrong or missing, plus junk fields. */
 const requestArb = fc.record(
   {
@@ -76,6 +94,7 @@ const requestArb = fc.record(
     key: anyValue,
     headers: anyValue,
     records: fc.oneof(fc.array(recordArb, { maxLength: 5 }), anyValue, fc.constant(new Array(BATCH_RECORDS_MAX + 1).fill({ value: Buffer.alloc(1) }))),
+    recordsBlob: blobArb,
     to: fc.oneof(fc.constantFrom('earliest', 'latest'), fc.nat(), anyValue),
     junk: anyValue,
   },
@@ -103,8 +122,14 @@ function checkAccepted(r: Request, input: Record<string, unknown>): void {
     if (r.maxRecords !== undefined) expect(r.maxRecords >= 1 && r.maxRecords <= FETCH_RECORDS_MAX).toBe(true);
     if (r.maxWaitMs !== undefined) expect(r.maxWaitMs).toBeLessThanOrEqual(FETCH_WAIT_MS_MAX);
   }
-  const records = r.op === 'produce' ? [r] : r.op === 'produceBatch' ? r.records : [];
-  if (r.op === 'produceBatch') expect(records.length >= 1 && records.length <= BATCH_RECORDS_MAX).toBe(true);
+  const records = r.op === 'produce' ? [r] : r.op === 'produceBatch' ? (r.records ?? []) : [];
+  if (r.op === 'produceBatch') {
+    // Exactly one form: maps in `records`, or bodies from a `recordsBlob` in `recordBodies`.
+    expect((r.records === undefined) !== (r.recordBodies === undefined)).toBe(true);
+    const count = r.recordBodies?.length ?? records.length;
+    expect(count >= 1 && count <= BATCH_RECORDS_MAX).toBe(true);
+    for (const body of r.recordBodies ?? []) expect(body.length >= 1 && (body[0] === 0 || body[0] === 1)).toBe(true);
+  }
   for (const rec of records) {
     expect(rec.value).toBeInstanceOf(Uint8Array);
     if (rec.key !== undefined) expect(rec.key).toBeInstanceOf(Uint8Array);
