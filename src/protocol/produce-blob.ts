@@ -10,7 +10,7 @@
  * `recordsBlob`, records-blob.ts): 0x00 + value, or 0x01 + M: uint32 + M bytes of msgpack map
  * { k?: bin, h?: map of str -> str or bin } + value. So the broker hands each body to the log as a
  * view into the request frame: no map per record on either side and no copy on the broker.
- * Measured on a 1 KiB produce chain (issue 7): the per-record maps and the broker's re-encoding copy
+ * Measured on a 1 KiB produce chain (issue 6): the per-record maps and the broker's re-encoding copy
  * were a good part of both processes' CPU.
  *
  * The broker trusts nothing here: the whole blob is checked before anything is written (framing,
@@ -22,7 +22,7 @@ import { isUtf8 } from 'node:buffer';
 import type { ProduceRecord } from './messages.js';
 import type { MsgpackWriter } from './msgpack-writer.js';
 import { badHeaders, badHeaderValue, badKey, checkBatchCount, checkHeaderCount, checkHeaderNameBytes, invalid } from './record-rules.js';
-import { RECORD_TAG_META, RECORD_TAG_VALUE } from './records-blob.js';
+import { closeBin32, openBin32, RECORD_TAG_META, RECORD_TAG_VALUE, writeRecordBody } from './records-blob.js';
 
 /** Bytes in front of each record body in a produce blob: the body length. */
 export const PRODUCE_BLOB_RECORD_HEADER_BYTES = 4;
@@ -43,47 +43,19 @@ export function produceBlobBytes(records: readonly ProduceRecord[]): number {
 }
 
 /**
- * Appends `records` as one msgpack bin (always the bin32 form, so its length is patched in after the
- * records are written). Keys and headers go into a META map as the broker's record codec writes it.
+ * Appends `records` as one msgpack bin (bin32, length patched in after the records). Keys and headers
+ * go into a META map as the broker's record codec writes it.
  */
 export function writeProduceBlob(w: MsgpackWriter, records: readonly ProduceRecord[]): void {
-  w.ensure(5 + produceBlobBytes(records));
-  w.buffer[w.position] = 0xc6;
-  const lengthAt = w.position + 1;
-  w.position += 5;
-  const start = w.position;
+  const bin = openBin32(w, produceBlobBytes(records));
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
-    const value = r.value;
-    w.ensure(PRODUCE_BLOB_RECORD_HEADER_BYTES + 1 + value.length);
+    w.ensure(PRODUCE_BLOB_RECORD_HEADER_BYTES + 1 + r.value.length);
     const bodyLengthAt = w.position;
-    if (r.key === undefined && r.headers === undefined) {
-      const b = w.buffer;
-      b.writeUInt32BE(1 + value.length, bodyLengthAt);
-      b[bodyLengthAt + 4] = RECORD_TAG_VALUE;
-      b.set(value, bodyLengthAt + 5);
-      w.position = bodyLengthAt + 5 + value.length;
-      continue;
-    }
-    w.buffer[bodyLengthAt + 4] = RECORD_TAG_META;
-    const metaLengthAt = bodyLengthAt + 5;
-    w.position = metaLengthAt + 4;
-    w.writeMapHeader((r.key === undefined ? 0 : 1) + (r.headers === undefined ? 0 : 1));
-    if (r.key !== undefined) {
-      w.writeString('k');
-      w.writeBin(r.key);
-    }
-    if (r.headers !== undefined) {
-      w.writeString('h');
-      w.write(r.headers, 1);
-    }
-    w.buffer.writeUInt32BE(w.position - metaLengthAt - 4, metaLengthAt);
-    w.ensure(value.length);
-    w.buffer.set(value, w.position);
-    w.position += value.length;
-    w.buffer.writeUInt32BE(w.position - bodyLengthAt - 4, bodyLengthAt);
+    w.position += PRODUCE_BLOB_RECORD_HEADER_BYTES;
+    writeRecordBody(w, bodyLengthAt, r.value, r.key, r.headers);
   }
-  w.buffer.writeUInt32BE(w.position - start, lengthAt);
+  closeBin32(w, bin);
 }
 
 /**

@@ -52,44 +52,61 @@ export function recordsBlobBytes(records: readonly FetchedRecord[]): number {
  * records are written).
  */
 export function writeRecordsBlob(w: MsgpackWriter, records: readonly FetchedRecord[]): void {
-  w.ensure(5 + recordsBlobBytes(records));
-  w.buffer[w.position] = 0xc6;
-  const lengthAt = w.position + 1;
-  w.position += 5;
-  const start = w.position;
+  const bin = openBin32(w, recordsBlobBytes(records));
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     w.ensure(BLOB_RECORD_HEADER_BYTES + 1 + r.value.length);
-    const b = w.buffer;
     let p = w.position;
-    p = writeUint64(b, p, r.offset);
-    p = writeUint64(b, p, r.timestamp);
-    const bodyLengthAt = p;
-    p += 4;
-    const bodyStart = p;
-    if (r.key === undefined && r.headers === undefined) {
-      b[p++] = RECORD_TAG_VALUE;
-      w.position = p;
-    } else {
-      b[p++] = RECORD_TAG_META;
-      w.position = p + 4;
-      w.writeMapHeader((r.key === undefined ? 0 : 1) + (r.headers === undefined ? 0 : 1));
-      if (r.key !== undefined) {
-        w.writeString('k');
-        w.writeBin(r.key);
-      }
-      if (r.headers !== undefined) {
-        w.writeString('h');
-        w.write(r.headers, 1);
-      }
-      w.buffer.writeUInt32BE(w.position - p - 4, p);
-      w.ensure(r.value.length);
-    }
-    w.buffer.set(r.value, w.position);
-    w.position += r.value.length;
-    w.buffer.writeUInt32BE(w.position - bodyStart, bodyLengthAt);
+    p = writeUint64(w.buffer, p, r.offset);
+    p = writeUint64(w.buffer, p, r.timestamp);
+    w.position = p + 4;
+    writeRecordBody(w, p, r.value, r.key, r.headers);
   }
-  w.buffer.writeUInt32BE(w.position - start, lengthAt);
+  closeBin32(w, bin);
+}
+
+/** Starts a bin32 whose length `closeBin32` patches in; reserves room for `bytes` of content. */
+export function openBin32(w: MsgpackWriter, bytes: number): { lengthAt: number; start: number } {
+  w.ensure(5 + bytes);
+  w.buffer[w.position] = 0xc6;
+  const lengthAt = w.position + 1;
+  w.position += 5;
+  return { lengthAt, start: w.position };
+}
+
+/** Ends a bin32 begun by `openBin32`: its length is everything written since. */
+export function closeBin32(w: MsgpackWriter, bin: { lengthAt: number; start: number }): void {
+  w.buffer.writeUInt32BE(w.position - bin.start, bin.lengthAt);
+}
+
+/**
+ * Writes one record body in the stored layout at `w.position` (tag, META map when there is a key or
+ * headers, value) and patches its length into the uint32 at `bodyLengthAt`, which the caller placed
+ * right before it. The caller has made room for the tag and the value; the META map makes its own.
+ */
+export function writeRecordBody(w: MsgpackWriter, bodyLengthAt: number, value: Uint8Array, key: Uint8Array | undefined, headers: Headers | undefined): void {
+  const bodyStart = w.position;
+  if (key === undefined && headers === undefined) {
+    w.buffer[w.position++] = RECORD_TAG_VALUE;
+  } else {
+    w.buffer[w.position] = RECORD_TAG_META;
+    const metaLengthAt = w.position + 1;
+    w.position += 5;
+    w.writeMapHeader((key === undefined ? 0 : 1) + (headers === undefined ? 0 : 1));
+    if (key !== undefined) {
+      w.writeString('k');
+      w.writeBin(key);
+    }
+    if (headers !== undefined) {
+      w.writeString('h');
+      w.write(headers, 1);
+    }
+    w.buffer.writeUInt32BE(w.position - metaLengthAt - 4, metaLengthAt);
+    w.ensure(value.length);
+  }
+  w.buffer.set(value, w.position);
+  w.position += value.length;
+  w.buffer.writeUInt32BE(w.position - bodyStart, bodyLengthAt);
 }
 
 /**
