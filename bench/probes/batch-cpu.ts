@@ -1,16 +1,7 @@
 /** Batch append of 256 × 1 KiB in a closed loop for 3 s, then readFrom over all of it: entries/s and CPU µs per entry. */
-import fs from 'node:fs';
-import { pino } from 'pino';
-import { FsyncSchedule, ReadConsistency, Walrus } from '../../src/engine/index.js';
+import { openProbeLog, probeFsyncName } from './probe-log.js';
 
-const dir = fs.mkdtempSync('/tmp/walrus-probe-');
-const wal = await Walrus.open({
-  dataDir: dir,
-  logger: pino({ level: 'silent' }),
-  fsync: process.env.F === 'none' ? FsyncSchedule.NoFsync : FsyncSchedule.SyncEach,
-  backend: (process.env.B ?? 'auto') as 'auto' | 'fs' | 'uring',
-  consistency: ReadConsistency.AtLeastOnce({ persistEvery: 5000 }),
-});
+const { wal, close } = await openProbeLog();
 const entries = Array.from({ length: 256 }, () => Buffer.alloc(1024, 0x61));
 await wal.appendForTopic('warm', entries[0]);
 let stop = false;
@@ -36,9 +27,8 @@ for (let offset = 0; ; ) {
 const readCpu = process.cpuUsage(r0);
 const readElapsed = performance.now() - rt;
 console.log(
-  `${wal.backend.name}, ${process.env.F === 'none' ? 'NoFsync' : 'SyncEach'}, WALRUS_NATIVE_CRC=${process.env.WALRUS_NATIVE_CRC ?? '(default)'}: ` +
+  `${wal.backend.name}, ${probeFsyncName}, WALRUS_NATIVE_CRC=${process.env.WALRUS_NATIVE_CRC ?? '(default)'}: ` +
     `batch append ${Math.round((count / elapsed) * 1000)}/s, ${((cpu.user + cpu.system) / count).toFixed(2)} µs CPU/entry; ` +
     `readFrom ${Math.round((read / readElapsed) * 1000)}/s, ${((readCpu.user + readCpu.system) / read).toFixed(2)} µs CPU/entry (reads: ${wal.reads.name})`,
 );
-await wal.close();
-fs.rmSync(dir, { recursive: true });
+await close();
