@@ -1,6 +1,7 @@
 /**
  * SyncEach appends of 1 KiB at a steady RATE in-process (no broker, no network): ack latency from
  * each append's scheduled time, after a 1 s warm-up. The engine's share of the broker's latency tail.
+ * The pacer spins on setImmediate (no 1 ms timer tick in the figure; it keeps one core busy).
  */
 import fs from 'node:fs';
 import { pino } from 'pino';
