@@ -302,20 +302,20 @@ export class WritePipeline {
     if (runs.size === 0) return { done: [], linked, unlinked: false };
     const now = this.host.now();
     // One staging buffer holds every run's copied bytes, back to back, so no run's bytes are reused
-    // while another run's write is in flight.
+    // while another run's write is in flight. Each run gets its place here and is encoded right
+    // before its write, so the first write is on its way while the next runs are encoded (measured
+    // faster than encoding every run first, at 8 topics per cycle).
     let stagingBytes = 0;
-    for (const run of runs.values()) stagingBytes += copiedBytes(run);
-    const staging = this.stagingFor(stagingBytes);
-    const byTopic = new Map<TopicLog, Array<{ run: Run; parts: EncodedRun }>>();
-    let at = 0;
+    const byTopic = new Map<TopicLog, Array<{ run: Run; at: number }>>();
     for (const run of runs.values()) {
-      const parts = encodeRun(run, now, this.host.epoch, staging, at, this.checksums);
-      at += parts.copied;
+      const at = stagingBytes;
+      stagingBytes += copiedBytes(run);
       const topic = run.items[0].req.topic;
       const list = byTopic.get(topic);
-      if (list) list.push({ run, parts });
-      else byTopic.set(topic, [{ run, parts }]);
+      if (list) list.push({ run, at });
+      else byTopic.set(topic, [{ run, at }]);
     }
+    const staging = this.stagingFor(stagingBytes);
     // A linked fdatasync per run pays off for a file with one run this cycle; a file with several runs
     // (one per topic appending to it) gets one fdatasync for all of them from the sync stage instead
     // of a device flush per run.
@@ -326,7 +326,7 @@ export class WritePipeline {
         runsPerHandle.set(handle, (runsPerHandle.get(handle) ?? 0) + 1);
       }
     }
-    const perTopic = await Promise.all([...byTopic.values()].map((list) => this.writeTopicRuns(list, now, linked, runsPerHandle)));
+    const perTopic = await Promise.all([...byTopic.values()].map((list) => this.writeTopicRuns(list, staging, now, linked, runsPerHandle)));
     const done: Planned[] = [];
     let bytes = 0;
     let unlinked = false;
@@ -341,7 +341,8 @@ export class WritePipeline {
 
   /** Writes one topic's runs in order; after a failure the rest are rolled back, not written. */
   private async writeTopicRuns(
-    list: Array<{ run: Run; parts: EncodedRun }>,
+    list: Array<{ run: Run; at: number }>,
+    staging: Buffer,
     now: number,
     linked: LinkedWrites,
     runsPerHandle: Map<FileHandle, number>,
@@ -351,11 +352,12 @@ export class WritePipeline {
     let unlinked = false;
     let failed: { offset: number; error: Error } | null = null;
     const topic = list[0].run.items[0].req.topic;
-    for (const { run, parts } of list) {
+    for (const { run, at } of list) {
       if (failed) {
         this.rollback(run, failed.error);
         continue;
       }
+      const parts = encodeRun(run, now, this.host.epoch, staging, at, this.checksums);
       const { block } = run;
       const handle = block.segment.handle;
       const link = handle.writevAndSync !== undefined && runsPerHandle.get(handle) === 1;
