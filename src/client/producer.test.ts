@@ -31,7 +31,7 @@ afterEach(async () => {
   await Promise.all(peers.splice(0).map((p) => p.close()));
 });
 
-async function logPeer(helloFields?: object): Promise<LogPeer> {
+async function logPeer(helloFields?: object, port?: number): Promise<LogPeer> {
   const offsets = new Map<string, number>();
   const held: Array<() => void> = [];
   const state: LogPeer = {
@@ -56,7 +56,7 @@ async function logPeer(helloFields?: object): Promise<LogPeer> {
     const send = (): void => reply({ id: request.id, ok: true, baseOffset, count, timestamp: Date.now() });
     if (state.hold) held.push(send);
     else send();
-  }, { helloFields });
+  }, { helloFields, port });
   peers.push(state.peer);
   return state;
 }
@@ -185,5 +185,21 @@ describe('Producer', () => {
     const stored = bodiesOf([{ value: Buffer.from('c'), key: Buffer.from([0, 255]), headers: { trace: 'x', raw: Buffer.from([1, 2]) } }])[0];
     expect(forms.new.frames[0].bodies[2]).toEqual(stored);
     expect(forms.new.frames[1].bodies[1]).toEqual(bodiesOf([{ value: Buffer.alloc(0), key: Buffer.from('k1') }])[0]);
+  });
+
+  it('chooses the form from the current hello: after reconnecting to a broker without the feature it sends records', async () => {
+    const first = await logPeer({ features: ['produceRecordsBlob'] });
+    const c = await client(first.peer.port, { reconnect: { initialDelayMs: 10, maxDelayMs: 50 } });
+    const producer = c.producer({ lingerMs: 0 });
+    expect(await producer.send('t', Buffer.from('before'))).toEqual({ offset: 0 });
+    expect(first.frames.map((f) => f.form)).toEqual(['recordsBlob']);
+    const port = first.peer.port;
+    const reconnected = new Promise<void>((resolve) => c.on('connected', (e) => e.reconnected && resolve()));
+    await first.peer.close();
+    const second = await logPeer(undefined, port); // same port, a broker that predates the feature
+    await reconnected;
+    expect(await producer.send('t', Buffer.from('after'))).toEqual({ offset: 0 });
+    expect(second.frames.map((f) => f.form)).toEqual(['records']);
+    expect(second.frames[0].bodies).toEqual(bodiesOf([{ value: Buffer.from('after') }]));
   });
 });
