@@ -88,7 +88,7 @@ async function withEngine<T>(options: { fsync: FsyncSchedule; backend?: Backend 
   }
 }
 
-async function appenders(name: string, fsync: FsyncSchedule, concurrency: number, batch: number, ceilingName: string, backend: Backend): Promise<void> {
+async function appenders(name: string, fsync: FsyncSchedule, concurrency: number, batch: number, ceilingName: string, backend: Backend, topics = 8): Promise<void> {
   await withEngine({ fsync, backend }, async (wal) => {
     const entries = Array.from({ length: batch }, () => data);
     // Warm up: the first segment is created and zero-filled here, not inside the timed window.
@@ -100,7 +100,7 @@ async function appenders(name: string, fsync: FsyncSchedule, concurrency: number
     const timer = setTimeout(() => (stop = true), SECONDS * 1000);
     await Promise.all(
       Array.from({ length: concurrency }, async (_, i) => {
-        const topic = `t${i % 8}`;
+        const topic = `t${i % topics}`;
         while (!stop) {
           if (batch === 1) await wal.appendForTopic(topic, data);
           else await wal.batchAppendForTopic(topic, entries);
@@ -223,10 +223,12 @@ function median(xs: number[]): number {
 }
 
 /** The append cases; each runs right after its own ceiling, then on every backend in turn. */
-const APPEND_CASES: Array<{ name: string; fsync: FsyncSchedule; concurrency: number; batch: number; ceiling: { n: number; sync: boolean } }> = [
+const APPEND_CASES: Array<{ name: string; fsync: FsyncSchedule; concurrency: number; batch: number; ceiling: { n: number; sync: boolean }; topics?: number }> = [
   { name: 'SyncEach, 1 appender', fsync: FsyncSchedule.SyncEach, concurrency: 1, batch: 1, ceiling: { n: 1, sync: true } },
   { name: 'SyncEach, 64 appenders', fsync: FsyncSchedule.SyncEach, concurrency: 64, batch: 1, ceiling: { n: 64, sync: true } },
   { name: 'SyncEach, 256 appenders', fsync: FsyncSchedule.SyncEach, concurrency: 256, batch: 1, ceiling: { n: 256, sync: true } },
+  // The ceiling writes one contiguous range; one topic does too (eight topics write eight blocks).
+  { name: 'SyncEach, 256 appenders, 1 topic', fsync: FsyncSchedule.SyncEach, concurrency: 256, batch: 1, ceiling: { n: 256, sync: true }, topics: 1 },
   { name: 'SyncEach, batch append of 256', fsync: FsyncSchedule.SyncEach, concurrency: 1, batch: 256, ceiling: { n: 256, sync: true } },
   { name: 'NoFsync, 256 appenders', fsync: FsyncSchedule.NoFsync, concurrency: 256, batch: 1, ceiling: { n: 256, sync: false } },
   { name: 'NoFsync, batch append of 256', fsync: FsyncSchedule.NoFsync, concurrency: 1, batch: 256, ceiling: { n: 256, sync: false } },
@@ -248,7 +250,7 @@ export async function main(): Promise<Row[]> {
     for (let round = 1; round <= ROUNDS; round++) {
       ceiling(ceilingName, c.ceiling.n, c.ceiling.sync);
       const order = round % 2 === 1 ? backends : [...backends].reverse();
-      for (const b of order) await appenders(`[${b}] ${c.name}${roundSuffix(round)}`, c.fsync, c.concurrency, c.batch, ceilingName, b);
+      for (const b of order) await appenders(`[${b}] ${c.name}${roundSuffix(round)}`, c.fsync, c.concurrency, c.batch, ceilingName, b, c.topics);
     }
   }
   await batchReads();
