@@ -6,7 +6,7 @@
  * inside the visible range is corruption and raises CorruptEntryError, never a silent skip. That holds
  * for both read paths: pread into a fresh buffer, or views of a frozen segment's mapping (mmap).
  */
-import { entryChecksumMatches, isEmptyHeader, readEntryHeader } from './entry-format.js';
+import { entryChecksumMatches, isEmptyHeader, readEntryHeader, type Crc32 } from './entry-format.js';
 import { CorruptEntryError } from './errors.js';
 import { BLOCK_HEADER_BYTES, ENTRY_HEADER_BYTES, READ_CHUNK_BYTES } from './limits.js';
 import type { Block } from './block.js';
@@ -88,7 +88,7 @@ function mappedRange(mapper: SegmentMapper | null, block: Block, position: numbe
  * entries; always at least one entry when one is visible, even if it alone exceeds `maxBytes`.
  * With a `mapper` (reads: 'mmap'), entries of frozen segments are views of the mapping, not copies.
  */
-export async function readEntries(topic: TopicLog, from: number, maxBytes: number, maxEntries: number, mapper: SegmentMapper | null = null): Promise<Entry[]> {
+export async function readEntries(topic: TopicLog, from: number, maxBytes: number, maxEntries: number, mapper: SegmentMapper | null, crc: Crc32): Promise<Entry[]> {
   const out: Entry[] = [];
   let payloadBytes = 0;
   let offset = Math.max(from, topic.firstOffset);
@@ -130,7 +130,7 @@ export async function readEntries(topic: TopicLog, from: number, maxBytes: numbe
       }
       if (at >= offset) {
         // Entries skipped on the way to `offset` need only their length; the ones returned must verify.
-        if (!entryChecksumMatches(chunk, cut, header.length, block.seed)) throw corrupt(block, position, 'checksum mismatch');
+        if (!entryChecksumMatches(chunk, cut, header.length, block.seed, crc)) throw corrupt(block, position, 'checksum mismatch');
         const data = chunk.subarray(cut + ENTRY_HEADER_BYTES, cut + total);
         out.push({ offset: at, timestamp: header.timestamp, data });
         payloadBytes += header.length;
@@ -180,7 +180,7 @@ export interface TailScan {
  * only when its last entry (remaining = 0) is valid: a batch cut short is cut off entirely.
  * `known` is the number of entries before `position`.
  */
-export async function scanTail(block: Block, position: number, known: number): Promise<TailScan> {
+export async function scanTail(block: Block, position: number, known: number, crc: Crc32): Promise<TailScan> {
   const capacity = block.capacity;
   let committedEnd = position;
   let committedCount = known;
@@ -201,7 +201,7 @@ export async function scanTail(block: Block, position: number, known: number): P
     if (expectRemaining >= 0 && header.remaining !== expectRemaining) return torn('batch sequence broken');
     const whole = await readUpTo(block, pos, total);
     if (whole.length < total) return torn('entry cut off by the end of the file');
-    if (!entryChecksumMatches(whole, 0, header.length, block.seed)) return torn('checksum mismatch');
+    if (!entryChecksumMatches(whole, 0, header.length, block.seed, crc)) return torn('checksum mismatch');
     block.noteEntry(offset, pos);
     if (header.timestamp > block.lastTimestamp) block.lastTimestamp = header.timestamp;
     pos += total;

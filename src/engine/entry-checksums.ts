@@ -8,6 +8,7 @@
  * engine checksums and verifies entry by entry with node:zlib.
  */
 import { loadUringAddon } from './backends/uring-ring.js';
+import type { Crc32 } from './entry-format.js';
 
 /** Writes the crc of `count` entries whose (header position, payload length) pairs are in `spans`. */
 export type Crc32Entries = (buffer: Uint8Array, spans: Float64Array, count: number, seed: number) => void;
@@ -15,8 +16,6 @@ export type Crc32Entries = (buffer: Uint8Array, spans: Float64Array, count: numb
 /** Set to 0 to checksum with node:zlib even where the addon loads (tests cover both paths). */
 export const NATIVE_CRC_ENV = 'WALRUS_NATIVE_CRC';
 
-/** zlib's crc32 of `data` seeded with `seed` (node:zlib's `crc32(data, seed)`). */
-export type Crc32 = (data: Uint8Array, seed: number) => number;
 
 /** What the addon offers for checksums. */
 export interface NativeChecksums {

@@ -49,10 +49,11 @@ export function writeEntryHeader(
   epoch: number,
   remaining: number,
   seed: number,
+  crc: Crc32,
 ): void {
   writeHeaderFields(target, at, payload.length, offset, timestamp, epoch, remaining);
-  const headerCrc = crc32(target.subarray(at + 4, at + ENTRY_HEADER_BYTES), seed);
-  target.writeUInt32LE(crc32(payload, headerCrc), at);
+  const headerCrc = crc(target.subarray(at + 4, at + ENTRY_HEADER_BYTES), seed);
+  target.writeUInt32LE(crc(payload, headerCrc), at);
 }
 
 /**
@@ -69,9 +70,10 @@ export function writeEntryInline(
   epoch: number,
   remaining: number,
   seed: number,
+  crc: Crc32,
 ): void {
   writeEntryInlineUnsummed(target, at, payload, offset, timestamp, epoch, remaining);
-  target.writeUInt32LE(crc32(target.subarray(at + 4, at + ENTRY_HEADER_BYTES + payload.length), seed), at);
+  target.writeUInt32LE(crc(target.subarray(at + 4, at + ENTRY_HEADER_BYTES + payload.length), seed), at);
 }
 
 /** writeEntryInline without the checksum, for a caller that checksums a batch of entries at once. */
@@ -100,20 +102,17 @@ export function readEntryHeader(source: Buffer, at: number): EntryHeader {
 }
 
 /**
- * The crc32 reads verify entries with: node:zlib's, or the addon's (the same function, faster; see
- * entry-checksums.ts). Process-wide: any engine opened with the addon's checksums switches it on,
- * which changes speed, never a result.
+ * zlib's crc32 of `data` seeded with `seed`: node:zlib's `crc32`, or the addon's identical and faster
+ * one (entry-checksums.ts). Each engine passes the one it loaded.
  */
-let verifyCrc32: (data: Uint8Array, seed: number) => number = crc32;
+export type Crc32 = (data: Uint8Array, seed: number) => number;
 
-/** Verifies entries with `fn` (zlib's crc32 bit for bit) instead of node:zlib. */
-export function useVerifyCrc32(fn: (data: Uint8Array, seed: number) => number): void {
-  verifyCrc32 = fn;
-}
+/** node:zlib's crc32, for engines without the addon's. */
+export const zlibCrc32: Crc32 = crc32;
 
 /** True when the header at `at` and the payload after it match the stored checksum. */
-export function entryChecksumMatches(source: Buffer, at: number, length: number, seed: number): boolean {
-  return verifyCrc32(source.subarray(at + 4, at + ENTRY_HEADER_BYTES + length), seed) === source.readUInt32LE(at);
+export function entryChecksumMatches(source: Buffer, at: number, length: number, seed: number, crc: Crc32): boolean {
+  return crc(source.subarray(at + 4, at + ENTRY_HEADER_BYTES + length), seed) === source.readUInt32LE(at);
 }
 
 /** True when the 32 header bytes at `at` are all zero: nothing was ever written there. */

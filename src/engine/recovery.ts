@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import { Block } from './block.js';
 import { decodeBlockHeader } from './block-format.js';
 import { positionOf, scanTail } from './block-reader.js';
+import type { Crc32 } from './entry-format.js';
 import type { Checkpoint, CheckpointSegment } from './checkpoint.js';
 import { CorruptLogError } from './errors.js';
 import type { FileIO } from './file-io.js';
@@ -56,6 +57,7 @@ export async function recover(
   segments: SegmentManager,
   checkpoint: Checkpoint | null,
   logger: Logger,
+  crc: Crc32,
 ): Promise<RecoveryResult> {
   const listed = new Map<number, CheckpointSegment>((checkpoint?.segments ?? []).map((s) => [s.id, s]));
   const ids = (await io.readdir(dir)).map(parseSegmentFileName).filter((id): id is number => id !== null).sort((a, b) => a - b);
@@ -130,7 +132,7 @@ export async function recover(
   for (const { block, scanFrom } of found) {
     if (!scanFrom) continue;
     scanned.add(block.segment);
-    const result = await scanTail(block, scanFrom.position, scanFrom.count);
+    const result = await scanTail(block, scanFrom.position, scanFrom.count, crc);
     block.writtenEnd = block.visibleEnd = block.syncedEnd = result.end;
     block.writtenCount = block.visibleCount = block.syncedCount = result.count;
     block.trimIndex(block.firstOffset + result.count);

@@ -44,7 +44,7 @@ import { TopicLog, type Cursor } from './topic-log.js';
 import type { CursorOptions, Entry, ReadFromOptions, TopicConfig, TopicStats, WalrusOptions } from './types.js';
 import { WritePipeline, type PipelineHost } from './write-pipeline.js';
 import { loadEntryChecksums, type Crc32Entries } from './entry-checksums.js';
-import { useVerifyCrc32 } from './entry-format.js';
+import { zlibCrc32, type Crc32 } from './entry-format.js';
 
 /** Which I/O backend (or read path) the engine runs on, and why it was chosen. */
 export interface BackendInfo {
@@ -80,6 +80,8 @@ interface ResolvedOptions {
   readsReason: string;
   /** Set at open: batched entry checksums through the addon, or null (node:zlib per entry). */
   crc32Entries: Crc32Entries | null;
+  /** crc32 for entries written or verified one by one: the addon's where it loaded, else node:zlib's. */
+  crc32: Crc32;
   /** How entries are checksummed, for the open log line. */
   checksumsName: string;
   onSync: (durationMs: number, files: number) => void;
@@ -120,6 +122,7 @@ function resolveOptions(options: WalrusOptions): ResolvedOptions {
     mapper: null,
     readsReason: 'pread: default',
     crc32Entries: null,
+    crc32: zlibCrc32,
     checksumsName: 'node:zlib',
     onSync: options.onSync ?? (() => {}),
   };
@@ -177,6 +180,7 @@ export class Walrus {
       fsync: opts.fsync,
       epoch: opts.epoch,
       crc32Entries: opts.crc32Entries,
+      crc32: opts.crc32,
       logger: opts.logger,
       now: opts.now,
       onSeal: () => {
@@ -222,14 +226,14 @@ export class Walrus {
     const checksums = await loadEntryChecksums();
     opts.crc32Entries = checksums?.crc32Entries ?? null;
     opts.checksumsName = checksums === null ? 'node:zlib' : checksums.folds ? 'addon (batched, folded with PCLMULQDQ)' : 'addon (batched, zlib)';
-    if (checksums !== null) useVerifyCrc32(checksums.crc32);
+    opts.crc32 = checksums?.crc32 ?? zlibCrc32;
     const { io, dir, logger } = opts;
     await io.mkdirp(dir);
     const lock = DirLock.acquire(dir);
     try {
       const checkpoint = await readCheckpoint(io, dir);
       const segments = new SegmentManager(io, dir, opts.blockBytes, opts.blocksPerSegment, logger, opts.fsync.kind === 'sync-each');
-      const recovered = await recover(io, dir, segments, checkpoint, logger);
+      const recovered = await recover(io, dir, segments, checkpoint, logger, opts.crc32);
       const { store, positions, cutBytes } = await CursorStore.open(io, dir);
       if (cutBytes > 0) logger.warn({ bytes: cutBytes }, 'torn tail of the cursor log cut off');
       let clamped = false;
@@ -359,7 +363,7 @@ export class Walrus {
     checkOffset('maxEntries', maxEntries);
     const log = this.topicMap.get(topic);
     if (!log || maxEntries === 0) return [];
-    return readEntries(log, offset, maxBytes, maxEntries, this.opts.mapper);
+    return readEntries(log, offset, maxBytes, maxEntries, this.opts.mapper, this.opts.crc32);
   }
 
   /** The entry at the cursor; `checkpoint: true` consumes it (moves and persists the cursor per the consistency mode). */
@@ -383,7 +387,7 @@ export class Walrus {
     return this.withCursor(topic, name, async () => {
       const cursor = log.cursors.get(name);
       const from = cursor ? cursor.position : log.firstOffset;
-      const entries = await readEntries(log, from, maxBytes, maxEntries, this.opts.mapper);
+      const entries = await readEntries(log, from, maxBytes, maxEntries, this.opts.mapper, this.opts.crc32);
       if (checkpoint && entries.length > 0) await this.advance(log, name, entries[entries.length - 1].offset + 1);
       return entries;
     });

@@ -18,7 +18,7 @@ import type { FileHandle } from './file-io.js';
 import type { FsyncSchedule } from './consistency.js';
 import type { SegmentManager } from './segment-manager.js';
 import type { TopicLog } from './topic-log.js';
-import { writeEntryHeader, writeEntryInline, writeEntryInlineUnsummed } from './entry-format.js';
+import { writeEntryHeader, writeEntryInline, writeEntryInlineUnsummed, type Crc32 } from './entry-format.js';
 import type { Crc32Entries } from './entry-checksums.js';
 import { encodeBlockHeader } from './block-format.js';
 import { IoError, toEngineError, WalrusError } from './errors.js';
@@ -95,6 +95,8 @@ export interface PipelineHost {
   onWritten(bytes: number): void;
   /** A group fdatasync took `durationMs` over `files` files. */
   onSync(durationMs: number, files: number): void;
+  /** The engine's crc32 (node:zlib's or the addon's), for entries checksummed one by one. */
+  readonly crc32: Crc32;
   /** Batched entry checksums (entry-checksums.ts), or null to checksum entry by entry. */
   readonly crc32Entries: Crc32Entries | null;
 }
@@ -357,7 +359,7 @@ export class WritePipeline {
         this.rollback(run, failed.error);
         continue;
       }
-      const parts = encodeRun(run, now, this.host.epoch, staging, at, this.checksums);
+      const parts = encodeRun(run, now, this.host.epoch, staging, at, this.checksums, this.host.crc32);
       const { block } = run;
       const handle = block.segment.handle;
       const link = handle.writevAndSync !== undefined && runsPerHandle.get(handle) === 1;
@@ -624,7 +626,7 @@ interface BatchChecksums {
  * copied, large ones passed by reference. With `checksums`, the copied entries are checksummed in
  * one call at the end; the others (and all of them without it) entry by entry.
  */
-function encodeRun(run: Run, now: number, epoch: number, staging: Buffer, start: number, checksums: BatchChecksums | null): EncodedRun {
+function encodeRun(run: Run, now: number, epoch: number, staging: Buffer, start: number, checksums: BatchChecksums | null, crc: Crc32): EncodedRun {
   const { block } = run;
   const buffers: Uint8Array[] = [];
   let at = start;
@@ -655,10 +657,10 @@ function encodeRun(run: Run, now: number, epoch: number, staging: Buffer, start:
         summed++;
         at += ENTRY_HEADER_BYTES + payload.length;
       } else if (payload.length < COPY_BYTES_MAX) {
-        writeEntryInline(staging, at, payload, offset, now, epoch, n - 1 - i, block.seed);
+        writeEntryInline(staging, at, payload, offset, now, epoch, n - 1 - i, block.seed, crc);
         at += ENTRY_HEADER_BYTES + payload.length;
       } else {
-        writeEntryHeader(staging, at, payload, offset, now, epoch, n - 1 - i, block.seed);
+        writeEntryHeader(staging, at, payload, offset, now, epoch, n - 1 - i, block.seed, crc);
         at += ENTRY_HEADER_BYTES;
         buffers.push(staging.subarray(segmentStart, at), payload);
         segmentStart = at;

@@ -22,7 +22,7 @@ import { isUtf8 } from 'node:buffer';
 import type { ProduceRecord } from './messages.js';
 import type { MsgpackWriter } from './msgpack-writer.js';
 import { badHeaders, badHeaderValue, badKey, checkBatchCount, checkHeaderCount, checkHeaderNameBytes, invalid } from './record-rules.js';
-import { closeBin32, openBin32, RECORD_TAG_META, RECORD_TAG_VALUE, writeRecordBody } from './records-blob.js';
+import { closeBin32, openBin32, RECORD_TAG_META, RECORD_TAG_VALUE, valueOnlyBlobBytes, writeRecordBody } from './records-blob.js';
 
 /** Bytes in front of each record body in a produce blob: the body length. */
 export const PRODUCE_BLOB_RECORD_HEADER_BYTES = 4;
@@ -37,9 +37,7 @@ export interface ProduceBlobRecords {
 
 /** Bytes `writeProduceBlob` needs for `records` when none has key or headers; a lower bound otherwise. */
 export function produceBlobBytes(records: readonly ProduceRecord[]): number {
-  let bytes = 0;
-  for (let i = 0; i < records.length; i++) bytes += PRODUCE_BLOB_RECORD_HEADER_BYTES + 1 + records[i].value.length;
-  return bytes;
+  return valueOnlyBlobBytes(records, PRODUCE_BLOB_RECORD_HEADER_BYTES);
 }
 
 /**

@@ -42,8 +42,13 @@ export type MetaUnpacker = (bytes: Buffer) => unknown;
 
 /** Bytes `writeRecordsBlob` needs for `records` when none has key or headers; a lower bound otherwise. */
 export function recordsBlobBytes(records: readonly FetchedRecord[]): number {
+  return valueOnlyBlobBytes(records, BLOB_RECORD_HEADER_BYTES);
+}
+
+/** Blob bytes of `records` as value-only bodies, each behind `headerBytes` of record header. */
+export function valueOnlyBlobBytes(records: readonly { readonly value: Uint8Array }[], headerBytes: number): number {
   let bytes = 0;
-  for (let i = 0; i < records.length; i++) bytes += BLOB_RECORD_HEADER_BYTES + 1 + records[i].value.length;
+  for (let i = 0; i < records.length; i++) bytes += headerBytes + 1 + records[i].value.length;
   return bytes;
 }
 
