@@ -15,7 +15,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { ENTRY_HEADER_BYTES } from './limits.js';
-import { readU64, writeU64 } from './u64.js';
+import { readU64 } from './u64.js';
 
 
 /** Fields of one entry header as read from disk. */
@@ -27,13 +27,32 @@ export interface EntryHeader {
   remaining: number;
 }
 
-/** Fills header bytes 4..31 (everything but the checksum) at `at`. */
-function writeHeaderFields(target: Buffer, at: number, length: number, offset: number, timestamp: number, epoch: number, remaining: number): void {
-  target.writeUInt32LE(length, at + 4);
-  writeU64(target, offset, at + 8);
-  writeU64(target, timestamp, at + 16);
-  target.writeUInt32LE(epoch >>> 0, at + 24);
-  target.writeUInt32LE(remaining, at + 28); // remaining (u16) and flags (u16, 0) in one store
+const TWO_POW_32 = 0x1_0000_0000;
+
+/**
+ * Fills header bytes 4..31 (everything but the checksum) at `at` through `view`, a DataView over the
+ * same memory as the target Buffer: its stores compile to plain moves, where Buffer#writeUInt32LE
+ * range-checks every call (profiled: the header stores were a third of the encode time).
+ */
+function writeHeaderFields(view: DataView, at: number, length: number, offset: number, timestamp: number, epoch: number, remaining: number): void {
+  view.setUint32(at + 4, length, true);
+  view.setUint32(at + 8, offset % TWO_POW_32, true);
+  view.setUint32(at + 12, Math.floor(offset / TWO_POW_32), true);
+  view.setUint32(at + 16, timestamp % TWO_POW_32, true);
+  view.setUint32(at + 20, Math.floor(timestamp / TWO_POW_32), true);
+  view.setUint32(at + 24, epoch >>> 0, true);
+  view.setUint32(at + 28, remaining, true); // remaining (u16) and flags (u16, 0) in one store
+}
+
+/** A Buffer to encode entries into, with a DataView over the same bytes for the header stores. */
+export interface EncodeTarget {
+  readonly bytes: Buffer;
+  readonly view: DataView;
+}
+
+/** Wraps `bytes` as an EncodeTarget. */
+export function encodeTarget(bytes: Buffer): EncodeTarget {
+  return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
 }
 
 /**
@@ -41,7 +60,7 @@ function writeHeaderFields(target: Buffer, at: number, length: number, offset: n
  * stored elsewhere (passed to the kernel as its own buffer).
  */
 export function writeEntryHeader(
-  target: Buffer,
+  target: EncodeTarget,
   at: number,
   payload: Uint8Array,
   offset: number,
@@ -51,9 +70,9 @@ export function writeEntryHeader(
   seed: number,
   crc: Crc32,
 ): void {
-  writeHeaderFields(target, at, payload.length, offset, timestamp, epoch, remaining);
-  const headerCrc = crc(target.subarray(at + 4, at + ENTRY_HEADER_BYTES), seed);
-  target.writeUInt32LE(crc(payload, headerCrc), at);
+  writeHeaderFields(target.view, at, payload.length, offset, timestamp, epoch, remaining);
+  const headerCrc = crc(target.bytes.subarray(at + 4, at + ENTRY_HEADER_BYTES), seed);
+  target.view.setUint32(at, crc(payload, headerCrc), true);
 }
 
 /**
@@ -62,7 +81,7 @@ export function writeEntryHeader(
  * and its subarray dominate the per-entry cost after the checksum work itself).
  */
 export function writeEntryInline(
-  target: Buffer,
+  target: EncodeTarget,
   at: number,
   payload: Uint8Array,
   offset: number,
@@ -73,12 +92,12 @@ export function writeEntryInline(
   crc: Crc32,
 ): void {
   writeEntryInlineUnsummed(target, at, payload, offset, timestamp, epoch, remaining);
-  target.writeUInt32LE(crc(target.subarray(at + 4, at + ENTRY_HEADER_BYTES + payload.length), seed), at);
+  target.view.setUint32(at, crc(target.bytes.subarray(at + 4, at + ENTRY_HEADER_BYTES + payload.length), seed), true);
 }
 
 /** writeEntryInline without the checksum, for a caller that checksums a batch of entries at once. */
 export function writeEntryInlineUnsummed(
-  target: Buffer,
+  target: EncodeTarget,
   at: number,
   payload: Uint8Array,
   offset: number,
@@ -86,8 +105,8 @@ export function writeEntryInlineUnsummed(
   epoch: number,
   remaining: number,
 ): void {
-  target.set(payload, at + ENTRY_HEADER_BYTES);
-  writeHeaderFields(target, at, payload.length, offset, timestamp, epoch, remaining);
+  target.bytes.set(payload, at + ENTRY_HEADER_BYTES);
+  writeHeaderFields(target.view, at, payload.length, offset, timestamp, epoch, remaining);
 }
 
 /** Reads the header fields at `at` without verifying anything. */

@@ -18,7 +18,7 @@ import type { FileHandle } from './file-io.js';
 import type { FsyncSchedule } from './consistency.js';
 import type { SegmentManager } from './segment-manager.js';
 import type { TopicLog } from './topic-log.js';
-import { writeEntryHeader, writeEntryInline, writeEntryInlineUnsummed, type Crc32 } from './entry-format.js';
+import { encodeTarget, writeEntryHeader, writeEntryInline, writeEntryInlineUnsummed, type Crc32, type EncodeTarget } from './entry-format.js';
 import type { Crc32Entries } from './entry-checksums.js';
 import { encodeBlockHeader } from './block-format.js';
 import { IoError, toEngineError, WalrusError } from './errors.js';
@@ -123,7 +123,7 @@ export class WritePipeline {
    * encodes, so the buffer is free again by then (profiled: a fresh 256 KiB allocation per cycle cost
    * ~3 % of CPU).
    */
-  private staging = Buffer.allocUnsafe(256 * 1024);
+  private staging = encodeTarget(Buffer.allocUnsafe(256 * 1024));
   /** Batched checksums (the addon) with their reusable span list, or null: node:zlib per entry. */
   private readonly checksums: BatchChecksums | null;
 
@@ -344,7 +344,7 @@ export class WritePipeline {
   /** Writes one topic's runs in order; after a failure the rest are rolled back, not written. */
   private async writeTopicRuns(
     list: Array<{ run: Run; at: number }>,
-    staging: Buffer,
+    staging: EncodeTarget,
     now: number,
     linked: LinkedWrites,
     runsPerHandle: Map<FileHandle, number>,
@@ -472,10 +472,10 @@ export class WritePipeline {
     }
   }
 
-  private stagingFor(bytes: number): Buffer {
-    if (bytes <= this.staging.length) return this.staging;
-    if (bytes > STAGING_BYTES_KEPT) return Buffer.allocUnsafe(bytes);
-    this.staging = Buffer.allocUnsafe(Math.max(bytes, this.staging.length * 2));
+  private stagingFor(bytes: number): EncodeTarget {
+    if (bytes <= this.staging.bytes.length) return this.staging;
+    if (bytes > STAGING_BYTES_KEPT) return encodeTarget(Buffer.allocUnsafe(bytes));
+    this.staging = encodeTarget(Buffer.allocUnsafe(Math.max(bytes, this.staging.bytes.length * 2)));
     return this.staging;
   }
 
@@ -626,14 +626,14 @@ interface BatchChecksums {
  * copied, large ones passed by reference. With `checksums`, the copied entries are checksummed in
  * one call at the end; the others (and all of them without it) entry by entry.
  */
-function encodeRun(run: Run, now: number, epoch: number, staging: Buffer, start: number, checksums: BatchChecksums | null, crc: Crc32): EncodedRun {
+function encodeRun(run: Run, now: number, epoch: number, staging: EncodeTarget, start: number, checksums: BatchChecksums | null, crc: Crc32): EncodedRun {
   const { block } = run;
   const buffers: Uint8Array[] = [];
   let at = start;
   let segmentStart = start;
   let total = 0;
   if (run.from === 0) {
-    encodeBlockHeader({ slotCount: block.slotCount, seq: block.seq, firstOffset: block.firstOffset, epoch: block.epoch, topic: block.topic }).copy(staging, at);
+    encodeBlockHeader({ slotCount: block.slotCount, seq: block.seq, firstOffset: block.firstOffset, epoch: block.epoch, topic: block.topic }).copy(staging.bytes, at);
     at += BLOCK_HEADER_BYTES;
     total += BLOCK_HEADER_BYTES;
   }
@@ -662,7 +662,7 @@ function encodeRun(run: Run, now: number, epoch: number, staging: Buffer, start:
       } else {
         writeEntryHeader(staging, at, payload, offset, now, epoch, n - 1 - i, block.seed, crc);
         at += ENTRY_HEADER_BYTES;
-        buffers.push(staging.subarray(segmentStart, at), payload);
+        buffers.push(staging.bytes.subarray(segmentStart, at), payload);
         segmentStart = at;
       }
       total += ENTRY_HEADER_BYTES + payload.length;
@@ -670,7 +670,7 @@ function encodeRun(run: Run, now: number, epoch: number, staging: Buffer, start:
       position += ENTRY_HEADER_BYTES + payload.length;
     }
   }
-  if (summed > 0) checksums!.compute(staging, checksums!.spans, summed, block.seed);
-  if (at > segmentStart) buffers.push(staging.subarray(segmentStart, at));
+  if (summed > 0) checksums!.compute(staging.bytes, checksums!.spans, summed, block.seed);
+  if (at > segmentStart) buffers.push(staging.bytes.subarray(segmentStart, at));
   return { buffers, bytes: total, copied: at - start };
 }
