@@ -77,9 +77,10 @@ function ceiling(name: string, n: number, sync: boolean): number {
   return perSecond;
 }
 
-async function withEngine<T>(options: { fsync: FsyncSchedule; backend?: Backend }, fn: (wal: Walrus) => Promise<T>): Promise<T> {
+async function withEngine<T>(options: { fsync: FsyncSchedule; backend?: Backend; blocksPerSegment?: number }, fn: (wal: Walrus) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(ROOT, 'walrus-bench-'));
-  const wal = await Walrus.open({ dataDir: dir, logger: quiet, fsync: options.fsync, backend: options.backend ?? 'fs', consistency: ReadConsistency.AtLeastOnce({ persistEvery: 5000 }) });
+  const geometry = options.blocksPerSegment ? { blocksPerSegment: options.blocksPerSegment } : {};
+  const wal = await Walrus.open({ dataDir: dir, logger: quiet, fsync: options.fsync, backend: options.backend ?? 'fs', consistency: ReadConsistency.AtLeastOnce({ persistEvery: 5000 }), ...geometry });
   try {
     return await fn(wal);
   } finally {
@@ -88,8 +89,8 @@ async function withEngine<T>(options: { fsync: FsyncSchedule; backend?: Backend 
   }
 }
 
-async function appenders(name: string, fsync: FsyncSchedule, concurrency: number, batch: number, ceilingName: string, backend: Backend, topics = 8): Promise<void> {
-  await withEngine({ fsync, backend }, async (wal) => {
+async function appenders(name: string, fsync: FsyncSchedule, concurrency: number, batch: number, ceilingName: string, backend: Backend, topics = 8, blocksPerSegment?: number): Promise<void> {
+  await withEngine({ fsync, backend, blocksPerSegment }, async (wal) => {
     const entries = Array.from({ length: batch }, () => data);
     // Warm up: the first segment is created and zero-filled here, not inside the timed window.
     await wal.batchAppendForTopic('warm', [data]);
@@ -223,13 +224,17 @@ function median(xs: number[]): number {
 }
 
 /** The append cases; each runs right after its own ceiling, then on every backend in turn. */
-const APPEND_CASES: Array<{ name: string; fsync: FsyncSchedule; concurrency: number; batch: number; ceiling: { n: number; sync: boolean }; topics?: number }> = [
+const APPEND_CASES: Array<{ name: string; fsync: FsyncSchedule; concurrency: number; batch: number; ceiling: { n: number; sync: boolean }; topics?: number; blocksPerSegment?: number }> = [
   { name: 'SyncEach, 1 appender', fsync: FsyncSchedule.SyncEach, concurrency: 1, batch: 1, ceiling: { n: 1, sync: true } },
   { name: 'SyncEach, 64 appenders', fsync: FsyncSchedule.SyncEach, concurrency: 64, batch: 1, ceiling: { n: 64, sync: true } },
   { name: 'SyncEach, 256 appenders', fsync: FsyncSchedule.SyncEach, concurrency: 256, batch: 1, ceiling: { n: 256, sync: true } },
   // The ceiling writes one contiguous range; one topic does too (eight topics write eight blocks).
   { name: 'SyncEach, 256 appenders, 1 topic', fsync: FsyncSchedule.SyncEach, concurrency: 256, batch: 1, ceiling: { n: 256, sync: true }, topics: 1 },
   { name: 'SyncEach, batch append of 256', fsync: FsyncSchedule.SyncEach, concurrency: 1, batch: 256, ceiling: { n: 256, sync: true } },
+  // Diagnostic: the log above grows, so new segments are zero-filled while it runs (SyncEach appends
+  // must land in written space to need no metadata); the ceiling rewrites space written before. Here
+  // one 2 GiB first segment, zero-filled at open, holds the whole window: no zero-fill competes.
+  { name: 'SyncEach, batch append of 256, space reserved at open', fsync: FsyncSchedule.SyncEach, concurrency: 1, batch: 256, ceiling: { n: 256, sync: true }, blocksPerSegment: 512 },
   { name: 'NoFsync, 256 appenders', fsync: FsyncSchedule.NoFsync, concurrency: 256, batch: 1, ceiling: { n: 256, sync: false } },
   { name: 'NoFsync, batch append of 256', fsync: FsyncSchedule.NoFsync, concurrency: 1, batch: 256, ceiling: { n: 256, sync: false } },
   { name: 'milliseconds(1000), 256 appenders', fsync: FsyncSchedule.milliseconds(1000), concurrency: 256, batch: 1, ceiling: { n: 256, sync: false } },
@@ -250,7 +255,7 @@ export async function main(): Promise<Row[]> {
     for (let round = 1; round <= ROUNDS; round++) {
       ceiling(ceilingName, c.ceiling.n, c.ceiling.sync);
       const order = round % 2 === 1 ? backends : [...backends].reverse();
-      for (const b of order) await appenders(`[${b}] ${c.name}${roundSuffix(round)}`, c.fsync, c.concurrency, c.batch, ceilingName, b, c.topics);
+      for (const b of order) await appenders(`[${b}] ${c.name}${roundSuffix(round)}`, c.fsync, c.concurrency, c.batch, ceilingName, b, c.topics, c.blocksPerSegment);
     }
   }
   await batchReads();
