@@ -46,6 +46,12 @@ export interface FileHandle {
   truncate(length: number): Promise<void>;
   /** Extends the file to `length` bytes of real, zero-filled blocks (not a sparse hole). */
   preallocateZeroed(length: number): Promise<void>;
+  /**
+   * Optional: the bytes in [from, to) are leftovers the caller will never read before overwriting
+   * them, so a backend that rewrites whole pages may take them for zeros instead of reading them back
+   * (the uring backend's O_DIRECT writes). Used for a recycled segment file.
+   */
+  discard?(from: number, to: number): void;
   close(): Promise<void>;
 }
 

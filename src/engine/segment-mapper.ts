@@ -1,7 +1,8 @@
 /**
  * The mmap read path: batch reads of frozen segments (segment.ts `frozen`: nothing will write the file
  * again) come from one copy-on-write mapping per segment, made at the first such read and dropped when
- * the segment is removed; every other read uses pread through the file backend.
+ * the segment is removed; every other read uses pread through the file backend, and so do reads of
+ * the most recently closed segment (segment.ts `justClosed`), so that its file can be recycled.
  *
  * Entries read through a mapping are views of it, not copies. That is safe because the mapping
  * belongs to its Buffer: it is unmapped only by the Buffer's finalizer, once no view is reachable, so
@@ -29,7 +30,7 @@ export class SegmentMapper {
   mappingFor(segment: Segment): Buffer | null {
     const mapping = segment.mapping;
     if (mapping !== null) return mapping.bytes;
-    if (segment.isRemoved || !segment.frozen || this.unmappable.has(segment)) return null;
+    if (segment.isRemoved || !segment.frozen || segment.justClosed || this.unmappable.has(segment)) return null;
     let bytes: Buffer;
     try {
       bytes = this.files.map(segment.path);
@@ -40,6 +41,7 @@ export class SegmentMapper {
     }
     const files = this.files;
     segment.mapping = { bytes, retire: () => files.retire(bytes) };
+    segment.everMapped = true;
     return bytes;
   }
 }

@@ -12,7 +12,8 @@ export interface SegmentMapping {
 /**
  * One preallocated, zero-filled segment file: a 4 KiB header, then `slotCount` fixed slots that are
  * handed out in order to topics' blocks. Slots are never reused: a segment is deleted whole once
- * every block in it is dead or consumed (coordination-free deletion, as in Walrus).
+ * every block in it is dead or consumed (coordination-free deletion, as in Walrus), or its file is
+ * recycled as a new segment under a new id (segment-manager.ts).
  */
 export class Segment {
   /** Next slot to hand out; slots below it belong to a live block or are dead. */
@@ -26,9 +27,18 @@ export class Segment {
    * after removal. Entry views of it keep the memory mapped after that (the GC unmaps it).
    */
   mapping: SegmentMapping | null = null;
+  /** Set once a mapping was made: views of it may outlive the segment, so its file is never rewritten. */
+  everMapped = false;
+  /**
+   * The most recently closed segment: read with pread, never mapped. Consumers that keep up read its
+   * last entries right after it closes, and it is the next to be reclaimed; unmapped, its file can be
+   * recycled (segment-manager.ts). Cleared when the next segment closes.
+   */
+  justClosed = false;
   /** Reads in progress that hold the file handle; the handle closes when this is 0 after removal. */
   private pins = 0;
   private removed = false;
+  private unpinned: (() => void) | null = null;
 
   constructor(
     readonly id: number,
@@ -66,7 +76,23 @@ export class Segment {
 
   unpin(): void {
     this.pins--;
-    if (this.removed && this.pins === 0) void this.handle.close().catch(() => {});
+    if (this.pins > 0) return;
+    if (this.unpinned) {
+      const done = this.unpinned;
+      this.unpinned = null;
+      done();
+    } else if (this.removed) void this.handle.close().catch(() => {});
+  }
+
+  /**
+   * Marks the segment gone for readers without closing its handle (the file is about to be recycled),
+   * and resolves once no read holds it.
+   */
+  retireForReuse(): Promise<void> {
+    this.removed = true;
+    this.dropMapping();
+    if (this.pins === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.unpinned = resolve));
   }
 
   /** Marks the segment deleted; its handle closes once no read holds it, its mapping once no view does. */

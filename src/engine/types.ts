@@ -58,6 +58,11 @@ export interface WalrusOptions {
   epoch?: number;
   /** Write a recovery checkpoint after this many bytes have been appended since the last one. Default 64 MiB. */
   checkpointBytesInterval?: number;
+  /**
+   * Under SyncEach, reuse the files of reclaimed segments (up to 2 kept ready) instead of deleting
+   * them and zero-filling new ones. Default true. See docs/engine.md, "Coordination-free deletion".
+   */
+  recycleSegments?: boolean;
 }
 
 /** Options of the cursor-based reads. */

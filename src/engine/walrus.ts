@@ -69,6 +69,7 @@ interface ResolvedOptions {
   blockBytes: number;
   blocksPerSegment: number;
   checkpointBytesInterval: number;
+  recycleSegments: boolean;
   epoch: number;
   now: () => number;
   logger: Logger;
@@ -113,6 +114,7 @@ function resolveOptions(options: WalrusOptions): ResolvedOptions {
     blockBytes,
     blocksPerSegment,
     checkpointBytesInterval: options.checkpointBytesInterval ?? CHECKPOINT_BYTES_INTERVAL_DEFAULT,
+    recycleSegments: options.recycleSegments ?? true,
     epoch: options.epoch ?? 0,
     now: options.now ?? Date.now,
     logger: options.logger ?? pino({ name: 'walrus-engine', level: quiet ? 'silent' : 'warn' }, pino.destination(2)),
@@ -232,7 +234,7 @@ export class Walrus {
     const lock = DirLock.acquire(dir);
     try {
       const checkpoint = await readCheckpoint(io, dir);
-      const segments = new SegmentManager(io, dir, opts.blockBytes, opts.blocksPerSegment, logger, opts.fsync.kind === 'sync-each');
+      const segments = new SegmentManager(io, dir, opts.blockBytes, opts.blocksPerSegment, logger, opts.fsync.kind === 'sync-each', opts.recycleSegments);
       const recovered = await recover(io, dir, segments, checkpoint, logger, opts.crc32);
       const { store, positions, cutBytes } = await CursorStore.open(io, dir);
       if (cutBytes > 0) logger.warn({ bytes: cutBytes }, 'torn tail of the cursor log cut off');

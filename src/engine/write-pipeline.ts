@@ -600,15 +600,26 @@ function cursorWaiter(writes: CursorWrite[]): SyncWaiter {
 
 interface EncodedRun {
   buffers: Uint8Array[];
-  /** Bytes the run writes (headers and payloads). */
+  /** Bytes the run writes (headers, payloads and the end marker). */
   bytes: number;
   /** Bytes of the staging buffer the run used. */
   copied: number;
 }
 
-/** Staging bytes a run needs: block header, entry headers and the payloads small enough to copy. */
+/**
+ * True when the run leaves room for an end marker: 32 zero bytes (an empty entry header) written
+ * right after its last entry. The next run of the block starts there and overwrites it. A block's
+ * entries are thus always followed on disk by an empty header (or the block's end), so a recovery
+ * scan stops cleanly even where the bytes past the end are not zeros: a segment file reused after
+ * reclaim (segment-manager.ts "Recycling") still holds the entries of its previous life.
+ */
+function hasEndMarker(run: Run): boolean {
+  return run.block.writtenEnd + ENTRY_HEADER_BYTES <= run.block.capacity;
+}
+
+/** Staging bytes a run needs: block header, entry headers, the payloads small enough to copy and the end marker. */
 function copiedBytes(run: Run): number {
-  let copied = run.from === 0 ? BLOCK_HEADER_BYTES : 0;
+  let copied = (run.from === 0 ? BLOCK_HEADER_BYTES : 0) + (hasEndMarker(run) ? ENTRY_HEADER_BYTES : 0);
   for (const item of run.items) {
     for (const p of item.req.payloads) copied += ENTRY_HEADER_BYTES + (p.length < COPY_BYTES_MAX ? p.length : 0);
   }
@@ -671,6 +682,11 @@ function encodeRun(run: Run, now: number, epoch: number, staging: EncodeTarget, 
     }
   }
   if (summed > 0) checksums!.compute(staging.bytes, checksums!.spans, summed, block.seed);
+  if (hasEndMarker(run)) {
+    staging.bytes.fill(0, at, at + ENTRY_HEADER_BYTES);
+    at += ENTRY_HEADER_BYTES;
+    total += ENTRY_HEADER_BYTES;
+  }
   if (at > segmentStart) buffers.push(staging.bytes.subarray(segmentStart, at));
   return { buffers, bytes: total, copied: at - start };
 }

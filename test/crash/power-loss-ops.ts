@@ -64,6 +64,26 @@ export const opArb: fc.Arbitrary<Op> = fc.oneof(
   },
 );
 
+/**
+ * A steady produce-and-consume history on one topic: large appends and batches, checkpointing reads
+ * of one cursor, power cuts and restarts. Segments fill and are reclaimed every few steps, so under
+ * SyncEach their files are recycled (segment-manager.ts) with cuts falling before, during and after.
+ */
+export const steadyOpArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 12, arbitrary: fc.record({ kind: fc.constant('append' as const), topic: fc.constant(0), size: fc.integer({ min: 1000, max: 9000 }), wait: fc.boolean() }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ kind: fc.constant('batch' as const), topic: fc.constant(0), sizes: fc.array(fc.integer({ min: 500, max: 4000 }), { minLength: 2, maxLength: 6 }), wait: fc.boolean() }),
+  },
+  {
+    weight: 12,
+    arbitrary: fc.record({ kind: fc.constant('read' as const), topic: fc.constant(0), cursor: fc.constant(1), checkpoint: fc.constant(true), maxBytes: fc.integer({ min: 4000, max: 40000 }) }),
+  },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('pause' as const), ms: fc.constantFrom(-1, 0, 1, 3) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('crash' as const), seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }), settle: fc.integer({ min: 0, max: 4 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
+);
+
 /** An fsync schedule with a read consistency. */
 export interface Mode {
   name: string;

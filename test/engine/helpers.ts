@@ -22,9 +22,9 @@ export function removeTempDirs(): void {
 }
 
 /** A logger that records what the engine logs, for asserting on warnings. */
-export function recordingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
+export function recordingLogger(level: pino.Level = 'info'): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'info' }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const logger = pino({ level }, { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) });
   return { logger, lines };
 }
 

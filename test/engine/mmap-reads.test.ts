@@ -214,7 +214,9 @@ describe.skipIf(mmapProblem !== undefined).each(backends)('mmap reads on the %s 
   it('raises CORRUPT_ENTRY for bytes changed under a mapped segment', async () => {
     const dir = tempDir();
     const wal = await openTracked(dir, options);
-    const payloads = Array.from({ length: 120 }, (_, i) => payload(i, 900));
+    // Three segments' worth: the first is then frozen and not the most recently closed one (which
+    // is read with pread, never mapped: segment.ts `justClosed`).
+    const payloads = Array.from({ length: 200 }, (_, i) => payload(i, 900));
     await Promise.all(payloads.map((p) => wal.appendForTopic('c', p)));
     expectEntries(await readAll(wal, 'c', 1024 * 1024), payloads);
     const segment = wal.blocksOf('c')[0].segment;

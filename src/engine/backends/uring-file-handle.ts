@@ -154,6 +154,12 @@ export class UringFileHandle implements FileHandle {
     this.zeroedPages.zeroed(start, length);
   }
 
+  discard(from: number, to: number): void {
+    // Whole pages only, all below the file's end: composing a write may then fill them with zeros.
+    this.tailPages.forget(Math.floor(from / PAGE_BYTES), Math.ceil(to / PAGE_BYTES) - 1);
+    this.zeroedPages.zeroed(from, Math.min(to, this.sizeBytes));
+  }
+
   async close(): Promise<void> {
     await this.settle();
     fs.closeSync(this.fd);
