@@ -56,6 +56,8 @@ export class SegmentManager {
   private readonly recycled: Segment[] = [];
   /** The segment closed last (see Segment.justClosed). */
   private justClosed: Segment | null = null;
+  /** Set by close(): a recycle still running stops before renaming or reopening. */
+  private stopped = false;
 
   constructor(
     private readonly io: FileIO,
@@ -168,11 +170,13 @@ export class SegmentManager {
         this.reclaiming.delete(segment.id);
         return;
       } catch (error) {
-        // The file may be half rewritten, but its checkpoint still names it reclaimed: delete it.
-        this.logger.warn({ segment: segment.id, err: (error as Error).message }, 'could not recycle segment; deleting it');
+        // Delete what is left. Whatever survives is harmless: a file under the old name with its old
+        // header holds only block headers older than the checkpoint (recovery skips them), and one
+        // whose header already names the new id is removed by recovery as an unfinished creation.
+        if (!this.stopped) this.logger.warn({ segment: segment.id, err: (error as Error).message }, 'could not recycle segment; deleting it');
         await segment.handle.close().catch(() => {});
-        await this.io.unlink(segment.path);
-        await this.io.syncDir(this.dir);
+        await this.io.unlink(segment.path).catch(() => {});
+        await this.io.syncDir(this.dir).catch(() => {});
         this.reclaiming.delete(segment.id);
         return;
       }
@@ -186,6 +190,9 @@ export class SegmentManager {
   /** Rewrites a reclaimed segment's file as an empty segment with a new id (see "Recycling"). */
   private async recycle(old: Segment): Promise<Segment> {
     await old.retireForReuse();
+    const stopped = (): void => {
+      if (this.stopped) throw new Error('segment manager closed');
+    };
     const id = this.nextSegmentId++;
     const path = join(this.dir, segmentFileName(id));
     const handle = old.handle;
@@ -195,8 +202,10 @@ export class SegmentManager {
     await handle.writev([encodeSegmentHeader({ id, slotBytes: this.slotBytes, slotCount: this.slotCount })], 0);
     await handle.datasync();
     await handle.close();
+    stopped();
     await this.io.rename(old.path, path);
     await this.io.syncDir(this.dir);
+    stopped();
     const reopened = await this.io.open(path, { create: false });
     reopened.discard?.(SEGMENT_HEADER_BYTES, this.segmentBytes);
     const segment = new Segment(id, path, reopened, this.slotBytes, this.slotCount);
@@ -215,6 +224,7 @@ export class SegmentManager {
 
   /** Closes every handle (the spare included). */
   async close(): Promise<void> {
+    this.stopped = true;
     const spare = this.spare;
     this.spare = null;
     if (spare) {
