@@ -174,7 +174,6 @@ export class SegmentManager {
         // header holds only block headers older than the checkpoint (recovery skips them), and one
         // whose header already names the new id is removed by recovery as an unfinished creation.
         if (!this.stopped) this.logger.warn({ segment: segment.id, err: (error as Error).message }, 'could not recycle segment; deleting it');
-        await segment.handle.close().catch(() => {});
         await this.io.unlink(segment.path).catch(() => {});
         await this.io.syncDir(this.dir).catch(() => {});
         this.reclaiming.delete(segment.id);
@@ -196,11 +195,17 @@ export class SegmentManager {
     const id = this.nextSegmentId++;
     const path = join(this.dir, segmentFileName(id));
     const handle = old.handle;
-    // Old block headers go first, then the header naming the new id; durable before the rename.
-    const page = Buffer.alloc(Math.max(4096, BLOCK_HEADER_BYTES));
-    for (let slot = 0; slot < old.slotCount; slot++) await handle.writev([page], old.slotPosition(slot));
-    await handle.writev([encodeSegmentHeader({ id, slotBytes: this.slotBytes, slotCount: this.slotCount })], 0);
-    await handle.datasync();
+    try {
+      // Old block headers go first, then the header naming the new id; durable before the rename.
+      const page = Buffer.alloc(Math.max(4096, BLOCK_HEADER_BYTES));
+      for (let slot = 0; slot < old.slotCount; slot++) await handle.writev([page], old.slotPosition(slot));
+      await handle.writev([encodeSegmentHeader({ id, slotBytes: this.slotBytes, slotCount: this.slotCount })], 0);
+      await handle.datasync();
+    } catch (error) {
+      await handle.close().catch(() => {});
+      throw error;
+    }
+    // Closed once, here, whatever follows (a second close could hit a reused descriptor number).
     await handle.close();
     stopped();
     await this.io.rename(old.path, path);
