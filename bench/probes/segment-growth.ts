@@ -7,9 +7,8 @@
  * each and their ratio. (b) is what the `writevSync + fdatasync` ceiling measures: rewrites of
  * space that was allocated and written before.
  */
-import fs from 'node:fs';
-import { pino } from 'pino';
-import { FsyncSchedule, ReadConsistency, Walrus } from '../../src/engine/index.js';
+import { FsyncSchedule } from '../../src/engine/index.js';
+import { openProbeLog } from './probe-log.js';
 
 const DUR = Number(process.env.DUR ?? 1500);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -18,15 +17,7 @@ const data = Buffer.alloc(1024, 0x61);
 const batch = Array.from({ length: 256 }, () => data);
 
 async function run(blocksPerSegment: number | undefined): Promise<number> {
-  const dir = fs.mkdtempSync('/tmp/walrus-probe-');
-  const wal = await Walrus.open({
-    dataDir: dir,
-    logger: pino({ level: 'silent' }),
-    fsync: FsyncSchedule.SyncEach,
-    backend: (process.env.B ?? 'auto') as 'auto' | 'fs' | 'uring',
-    consistency: ReadConsistency.AtLeastOnce({ persistEvery: 5000 }),
-    ...(blocksPerSegment ? { blocksPerSegment } : {}),
-  });
+  const { wal, close } = await openProbeLog({ fsync: FsyncSchedule.SyncEach, ...(blocksPerSegment ? { blocksPerSegment } : {}) });
   try {
     await wal.batchAppendForTopic('warm', [data]);
     let count = 0;
@@ -38,8 +29,7 @@ async function run(blocksPerSegment: number | undefined): Promise<number> {
     }
     return count / ((performance.now() - t0) / 1000);
   } finally {
-    await wal.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 }
 

@@ -6,9 +6,9 @@
  * reclaimed files; `false` deletes them and zero-fills new ones while the appends run. Alternating,
  * ROUNDS rounds; prints appended and consumed entries/s and how many files were reused.
  */
-import fs from 'node:fs';
 import { pino } from 'pino';
-import { FsyncSchedule, ReadConsistency, Walrus } from '../../src/engine/index.js';
+import { FsyncSchedule } from '../../src/engine/index.js';
+import { openProbeLog } from './probe-log.js';
 
 const DUR = Number(process.env.DUR ?? 3000);
 const WARM = Number(process.env.WARM ?? 2000);
@@ -17,17 +17,9 @@ const data = Buffer.alloc(1024, 0x61);
 const batch = Array.from({ length: 256 }, () => data);
 
 async function run(recycleSegments: boolean): Promise<{ appended: number; consumed: number; reused: number }> {
-  const dir = fs.mkdtempSync('/tmp/walrus-probe-');
   let reused = 0;
   const logger = pino({ level: 'debug' }, { write: (line: string) => void (line.includes('segment file recycled') && reused++) });
-  const wal = await Walrus.open({
-    dataDir: dir,
-    logger,
-    fsync: FsyncSchedule.SyncEach,
-    backend: (process.env.B ?? 'auto') as 'auto' | 'fs' | 'uring',
-    consistency: ReadConsistency.AtLeastOnce({ persistEvery: 5000 }),
-    recycleSegments,
-  });
+  const { wal, close } = await openProbeLog({ fsync: FsyncSchedule.SyncEach, logger, recycleSegments });
   let appended = 0;
   let consumed = 0;
   let stop = false;
@@ -56,8 +48,7 @@ async function run(recycleSegments: boolean): Promise<{ appended: number; consum
   } finally {
     stop = true;
     await Promise.all([producer, consumer]);
-    await wal.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 }
 

@@ -22,7 +22,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MODES, opArb, steadyOpArb, type Op } from './power-loss-ops.js';
+import { MODES, opArb, steadyOpArb, type Mode, type Op } from './power-loss-ops.js';
 import { Run, totals } from './power-loss-model.js';
 
 const SOAK = process.env.WALRUS_SOAK === '1';
@@ -42,24 +42,27 @@ const fcParams: fc.Parameters<[Op[]]> = {
   endOnFailure: process.env.WALRUS_FC_SHRINK !== '1',
 };
 
+/** One generated history against the real engine on the power-loss double, checked by the model. */
+async function runHistory(mode: Mode, ops: Op[]): Promise<void> {
+  const run = new Run(mode);
+  let ok = false;
+  try {
+    await run.open();
+    for (const op of ops) await run.execute(op);
+    await run.crash(ops.length, 1);
+    await run.finish();
+    ok = true;
+  } finally {
+    totals.runs++;
+    if (!ok) run.abandon();
+  }
+}
+
 describe('power loss (simulated disk, fast-check)', () => {
   for (const mode of MODES) {
     it(`keeps every promise under ${mode.name}`, async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: OPS_MAX }), async (ops) => {
-          const run = new Run(mode);
-          let ok = false;
-          try {
-            await run.open();
-            for (const op of ops) await run.execute(op);
-            await run.crash(ops.length, 1);
-            await run.finish();
-            ok = true;
-          } finally {
-            totals.runs++;
-            if (!ok) run.abandon();
-          }
-        }),
+        fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: OPS_MAX }), (ops) => runHistory(mode, ops)),
         fcParams,
       );
     });
@@ -69,20 +72,7 @@ describe('power loss (simulated disk, fast-check)', () => {
   for (const mode of MODES.filter((m) => m.fsync.kind === 'sync-each')) {
     it(`keeps every promise in a produce-and-consume steady state, reclaimed segments recycled, under ${mode.name}`, async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(steadyOpArb, { minLength: 20, maxLength: OPS_MAX }), async (ops) => {
-          const run = new Run(mode);
-          let ok = false;
-          try {
-            await run.open();
-            for (const op of ops) await run.execute(op);
-            await run.crash(ops.length, 1);
-            await run.finish();
-            ok = true;
-          } finally {
-            totals.runs++;
-            if (!ok) run.abandon();
-          }
-        }),
+        fc.asyncProperty(fc.array(steadyOpArb, { minLength: 20, maxLength: OPS_MAX }), (ops) => runHistory(mode, ops)),
         fcParams,
       );
     });
