@@ -6,14 +6,10 @@
  */
 import fs from 'node:fs';
 import { pino } from 'pino';
+import { loadUringAddon } from '../../src/engine/backends/uring-ring.js';
 import { FsyncSchedule, ReadConsistency, Walrus } from '../../src/engine/index.js';
 
-interface Addon {
-  Ring: new (entries: number, onComplete: (n: number) => void, completions: Int32Array) => { write(id: number, fd: number, b: Uint8Array, pos: number, syncId: number): void; close(): void };
-  allocAligned(bytes: number, alignment: number): Buffer;
-  O_DIRECT: number;
-}
-const addon = (await import('@walrus/uring-napi' as string)) as Addon;
+const addon = await loadUringAddon();
 const MS = Number(process.env.MS ?? 1500);
 const data = Buffer.alloc(1024, 0x61);
 

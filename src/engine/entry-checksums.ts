@@ -16,7 +16,6 @@ export type Crc32Entries = (buffer: Uint8Array, spans: Float64Array, count: numb
 /** Set to 0 to checksum with node:zlib even where the addon loads (tests cover both paths). */
 export const NATIVE_CRC_ENV = 'WALRUS_NATIVE_CRC';
 
-
 /** What the addon offers for checksums. */
 export interface NativeChecksums {
   /** A run's entry checksums in one call. */

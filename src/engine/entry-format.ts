@@ -15,7 +15,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { ENTRY_HEADER_BYTES } from './limits.js';
-import { readU64 } from './u64.js';
+import { readU64, setU64 } from './u64.js';
 
 
 /** Fields of one entry header as read from disk. */
@@ -27,8 +27,6 @@ export interface EntryHeader {
   remaining: number;
 }
 
-const TWO_POW_32 = 0x1_0000_0000;
-
 /**
  * Fills header bytes 4..31 (everything but the checksum) at `at` through `view`, a DataView over the
  * same memory as the target Buffer: its stores compile to plain moves, where Buffer#writeUInt32LE
@@ -36,10 +34,8 @@ const TWO_POW_32 = 0x1_0000_0000;
  */
 function writeHeaderFields(view: DataView, at: number, length: number, offset: number, timestamp: number, epoch: number, remaining: number): void {
   view.setUint32(at + 4, length, true);
-  view.setUint32(at + 8, offset % TWO_POW_32, true);
-  view.setUint32(at + 12, Math.floor(offset / TWO_POW_32), true);
-  view.setUint32(at + 16, timestamp % TWO_POW_32, true);
-  view.setUint32(at + 20, Math.floor(timestamp / TWO_POW_32), true);
+  setU64(view, at + 8, offset);
+  setU64(view, at + 16, timestamp);
   view.setUint32(at + 24, epoch >>> 0, true);
   view.setUint32(at + 28, remaining, true); // remaining (u16) and flags (u16, 0) in one store
 }

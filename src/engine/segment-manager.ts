@@ -21,7 +21,10 @@ import { encodeSegmentHeader, segmentFileName } from './segment-format.js';
 /** Zero-fill step of a new segment: the most a durable append may wait behind preallocation. */
 const ZERO_FILL_STEP_BYTES = 1024 * 1024;
 /** Reclaimed segment files kept ready for reuse; more are deleted. */
-const RECYCLED_MAX = 2;
+export const RECYCLED_MAX = 2;
+/** Bytes zeroed at the start of every slot of a recycled file: the page holding its block header. */
+const SLOT_HEAD_ZEROED_BYTES = 4096;
+assert(SLOT_HEAD_ZEROED_BYTES >= BLOCK_HEADER_BYTES);
 
 /*
  * Recycling (zero-filled segments only, i.e. under SyncEach). Zero-filling a new segment writes as
@@ -164,7 +167,7 @@ export class SegmentManager {
   async remove(segment: Segment): Promise<void> {
     this.segments.delete(segment.id);
     if (this.current === segment) this.current = null;
-    if (this.zeroFill && this.reuseReclaimed && !segment.everMapped && this.recycled.length < RECYCLED_MAX && segment.slotBytes === this.slotBytes && segment.slotCount === this.slotCount) {
+    if (this.recyclable(segment)) {
       try {
         this.recycled.push(await this.recycle(segment));
         this.reclaiming.delete(segment.id);
@@ -186,6 +189,18 @@ export class SegmentManager {
     this.reclaiming.delete(segment.id);
   }
 
+  /** True when `segment`'s file may become the next spare (see "Recycling"). */
+  private recyclable(segment: Segment): boolean {
+    return (
+      this.zeroFill &&
+      this.reuseReclaimed &&
+      !segment.everMapped &&
+      this.recycled.length < RECYCLED_MAX &&
+      segment.slotBytes === this.slotBytes &&
+      segment.slotCount === this.slotCount
+    );
+  }
+
   /** Rewrites a reclaimed segment's file as an empty segment with a new id (see "Recycling"). */
   private async recycle(old: Segment): Promise<Segment> {
     await old.retireForReuse();
@@ -197,7 +212,7 @@ export class SegmentManager {
     const handle = old.handle;
     try {
       // Old block headers go first, then the header naming the new id; durable before the rename.
-      const page = Buffer.alloc(Math.max(4096, BLOCK_HEADER_BYTES));
+      const page = Buffer.alloc(SLOT_HEAD_ZEROED_BYTES);
       for (let slot = 0; slot < old.slotCount; slot++) await handle.writev([page], old.slotPosition(slot));
       await handle.writev([encodeSegmentHeader({ id, slotBytes: this.slotBytes, slotCount: this.slotCount })], 0);
       await handle.datasync();

@@ -602,8 +602,6 @@ interface EncodedRun {
   buffers: Uint8Array[];
   /** Bytes the run writes (headers, payloads and the end marker). */
   bytes: number;
-  /** Bytes of the staging buffer the run used. */
-  copied: number;
 }
 
 /**
@@ -688,5 +686,5 @@ function encodeRun(run: Run, now: number, epoch: number, staging: EncodeTarget, 
     total += ENTRY_HEADER_BYTES;
   }
   if (at > segmentStart) buffers.push(staging.bytes.subarray(segmentStart, at));
-  return { buffers, bytes: total, copied: at - start };
+  return { buffers, bytes: total };
 }

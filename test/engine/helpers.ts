@@ -4,6 +4,8 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach } from 'vitest';
 import { FsFileIO, Walrus, type FileHandle, type FileIO, type WalrusOptions } from '../../src/engine/index.js';
+import { selectBackend } from '../../src/engine/backends/select-backend.js';
+import { UringFileIO } from '../../src/engine/backends/uring-file-io.js';
 
 /** Small geometry so seals, new segments and reclamation happen within a few hundred KiB. */
 export const SMALL: WalrusOptions = { blockBytes: 16 * 1024, blocksPerSegment: 4 };
@@ -76,4 +78,12 @@ export const payload = (i: number, size = 0): Buffer => {
 
 export function segmentFiles(dir: string): string[] {
   return fs.readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+}
+
+/** The engine backends that run here: `fs` always, `uring` where the addon builds and io_uring works. */
+export async function backendsHere(): Promise<('fs' | 'uring')[]> {
+  const uring = await selectBackend({ backend: 'uring', dataDir: tempDir('walrus-backend-probe-'), env: {} }).catch(() => null);
+  if (!uring) return ['fs'];
+  (uring.io as UringFileIO).close();
+  return ['fs', 'uring'];
 }

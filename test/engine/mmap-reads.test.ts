@@ -9,22 +9,14 @@ import vm from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FsyncSchedule, READS_ENV, Walrus, type Entry, type FileIO } from '../../src/engine/index.js';
 import { loadMmapAddon } from '../../src/engine/backends/mmap-file-mapper.js';
-import { selectBackend } from '../../src/engine/backends/select-backend.js';
-import { UringFileIO } from '../../src/engine/backends/uring-file-io.js';
-import { open, payload, removeTempDirs, segmentFiles, tempDir, trackedOpen, wrappedFileIO } from './helpers.js';
+import { backendsHere, open, payload, removeTempDirs, segmentFiles, tempDir, trackedOpen, wrappedFileIO } from './helpers.js';
 
 const mmapProblem = await loadMmapAddon().then(
   () => undefined,
   (error: unknown) => (error as Error).message,
 );
-const backends: ('fs' | 'uring')[] = ['fs'];
+const backends: ('fs' | 'uring')[] = mmapProblem === undefined ? await backendsHere() : ['fs'];
 if (mmapProblem === undefined) {
-  const probeDir = tempDir('walrus-mmap-probe-');
-  const uring = await selectBackend({ backend: 'uring', dataDir: probeDir, env: {} }).catch(() => null);
-  if (uring) {
-    (uring.io as UringFileIO).close();
-    backends.push('uring');
-  }
   console.info(`[mmap-reads.test] read path: mmap (@walrus/uring-napi mapFile); backends: ${backends.join(', ')}`);
 } else {
   console.info(`[mmap-reads.test] SKIPPED the mmap cases, pread only: ${mmapProblem}`);

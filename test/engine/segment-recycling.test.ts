@@ -8,21 +8,16 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FsyncSchedule, type Walrus } from '../../src/engine/index.js';
+import type { Logger } from 'pino';
+import { FsyncSchedule, type Walrus, type WalrusOptions } from '../../src/engine/index.js';
 import { loadMmapAddon } from '../../src/engine/backends/mmap-file-mapper.js';
-import { selectBackend } from '../../src/engine/backends/select-backend.js';
-import { UringFileIO } from '../../src/engine/backends/uring-file-io.js';
-import { crash, payload, recordingLogger, removeTempDirs, segmentFiles, tempDir, trackedOpen } from './helpers.js';
+import { FsFileIO } from '../../src/engine/index.js';
+import { SEGMENT_HEADER_BYTES } from '../../src/engine/limits.js';
+import { RECYCLED_MAX, SegmentManager } from '../../src/engine/segment-manager.js';
+import { decodeSegmentHeader, segmentFileName } from '../../src/engine/segment-format.js';
+import { backendsHere, crash, payload, quiet, recordingLogger, removeTempDirs, segmentFiles, tempDir, trackedOpen } from './helpers.js';
 
-const backends: ('fs' | 'uring')[] = ['fs'];
-{
-  const probeDir = tempDir('walrus-recycle-probe-');
-  const uring = await selectBackend({ backend: 'uring', dataDir: probeDir, env: {} }).catch(() => null);
-  if (uring) {
-    (uring.io as UringFileIO).close();
-    backends.push('uring');
-  }
-}
+const backends = await backendsHere();
 const mmapWorks = await loadMmapAddon().then(
   () => true,
   () => false,
@@ -52,6 +47,14 @@ async function produceAndConsume(wal: Walrus, total: number, keep: number): Prom
   }
   // Reclaim runs after checkpointing reads; let it finish.
   await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** A fresh SyncEach engine on `backend` with pread reads, logging at debug level into `lines`. */
+async function openLogged(backend: 'fs' | 'uring', options: WalrusOptions = {}): Promise<{ dir: string; wal: Walrus; logger: Logger; lines: Array<Record<string, unknown>> }> {
+  const dir = tempDir();
+  const { logger, lines } = recordingLogger('debug');
+  const wal = await open(dir, { backend, fsync: FsyncSchedule.SyncEach, reads: 'pread', logger, ...options });
+  return { dir, wal, logger, lines };
 }
 
 /** Segment files reused so far, from the engine's debug log. */
@@ -91,9 +94,7 @@ function holdsStaleEntry(dir: string, firstOffset: number): boolean {
 
 describe.each(backends)('segment recycling (%s backend)', (backend) => {
   it('reuses reclaimed segment files under SyncEach; a restart finds exactly the live entries, not the old ones left in the files', async () => {
-    const dir = tempDir();
-    const { logger, lines } = recordingLogger('debug');
-    const wal = await open(dir, { backend, fsync: FsyncSchedule.SyncEach, reads: 'pread', logger });
+    const { dir, wal, logger, lines } = await openLogged(backend);
     await produceAndConsume(wal, 480, 40);
     expect(recycled(lines)).toBeGreaterThan(0);
     const before = await expectLive(wal);
@@ -115,9 +116,7 @@ describe.each(backends)('segment recycling (%s backend)', (backend) => {
   });
 
   it('deletes reclaimed segments as before with recycleSegments: false', async () => {
-    const dir = tempDir();
-    const { logger, lines } = recordingLogger('debug');
-    const wal = await open(dir, { backend, fsync: FsyncSchedule.SyncEach, reads: 'pread', recycleSegments: false, logger });
+    const { wal, lines } = await openLogged(backend, { recycleSegments: false });
     await produceAndConsume(wal, 480, 40);
     const live = await expectLive(wal);
     expect(live.next).toBe(480);
@@ -126,9 +125,7 @@ describe.each(backends)('segment recycling (%s backend)', (backend) => {
   });
 
   it('after a crash in the middle of produce, consume and recycling, every acknowledged entry is back and nothing else', async () => {
-    const dir = tempDir();
-    const { logger, lines } = recordingLogger('debug');
-    const wal = await open(dir, { backend, fsync: FsyncSchedule.SyncEach, reads: 'pread', logger });
+    const { dir, wal, lines } = await openLogged(backend);
     await produceAndConsume(wal, 400, 24);
     expect(recycled(lines)).toBeGreaterThan(0);
     // Reads and appends in flight when the process dies.
@@ -201,5 +198,56 @@ describe.runIf(mmapWorks)('segment recycling and mapped segments', () => {
     // The views still read what was written.
     for (const data of held) expect(data.toString('latin1', 0, 6)).toBe('entry-');
     expect((await wal.topicStats('t')).firstOffset).toBeGreaterThan(0);
+  });
+});
+
+describe('SegmentManager recycling, file by file', () => {
+  const SLOT = 16 * 1024;
+  const SLOTS = 4;
+
+  /** Header id and the bytes of one segment file, found by file name. */
+  function fileOf(dir: string, name: string): { id: number | undefined; bytes: Buffer } {
+    const bytes = fs.readFileSync(join(dir, name));
+    return { id: decodeSegmentHeader(bytes.subarray(0, SEGMENT_HEADER_BYTES))?.id, bytes };
+  }
+
+  it('waits for readers, zeroes each slot\'s first page under a new header and id, keeps at most two, deletes the rest', async () => {
+    const dir = tempDir();
+    const manager = new SegmentManager(new FsFileIO(), dir, SLOT, SLOTS, quiet, true);
+    const made = [];
+    for (let i = 0; i < RECYCLED_MAX + 1; i++) made.push(await manager.createSegment());
+    for (const segment of made) {
+      segment.closed = true;
+      // What its blocks left behind: every byte after the header non-zero.
+      const fd = fs.openSync(segment.path, 'r+');
+      fs.writeSync(fd, Buffer.alloc(SLOT * SLOTS, 0x5a), 0, SLOT * SLOTS, SEGMENT_HEADER_BYTES);
+      fs.closeSync(fd);
+    }
+    const [first, ...rest] = made;
+    // A read holds the first: its file is not touched until the read ends.
+    first.pin();
+    const removing = manager.remove(first);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(fileOf(dir, segmentFileName(first.id)).id).toBe(first.id);
+    first.unpin();
+    await removing;
+    expect(fs.existsSync(first.path)).toBe(false);
+    for (const segment of rest) await manager.remove(segment);
+
+    // Two files reused under new ids, the third deleted.
+    const names = segmentFiles(dir);
+    expect(names).toHaveLength(RECYCLED_MAX);
+    for (const name of names) {
+      const { id, bytes } = fileOf(dir, name);
+      expect(name).toBe(segmentFileName(id!));
+      expect(made.map((s) => s.id)).not.toContain(id);
+      for (let slot = 0; slot < SLOTS; slot++) {
+        const at = SEGMENT_HEADER_BYTES + slot * SLOT;
+        expect(bytes.subarray(at, at + 4096).equals(Buffer.alloc(4096)), `slot ${slot} head of ${name}`).toBe(true);
+        // Past the first page the old bytes stay: no zero-fill.
+        expect(bytes[at + 4096]).toBe(0x5a);
+      }
+    }
+    await manager.close();
   });
 });
