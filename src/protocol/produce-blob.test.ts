@@ -9,17 +9,13 @@ import type { Headers, ProduceRecord } from './messages.js';
 import { MsgpackWriter } from './msgpack-writer.js';
 import { readProduceBlob, writeProduceBlob } from './produce-blob.js';
 import { validateRequest } from './validate-request.js';
+import { bin32Body } from '../../test/support/bin32-body.js';
 
 const unpackr = createUnpackr();
 
 /** The blob's bytes (without the bin header) for `records`. */
 function produceBlobOf(records: readonly ProduceRecord[]): Buffer {
-  const w = new MsgpackWriter(8);
-  writeProduceBlob(w, records);
-  const bytes = Buffer.from(w.buffer.subarray(0, w.position));
-  expect(bytes[0]).toBe(0xc6);
-  expect(bytes.readUInt32BE(1)).toBe(bytes.length - 5);
-  return bytes.subarray(5);
+  return bin32Body((w) => writeProduceBlob(w, records));
 }
 
 /** A record back from its stored body (the fetch side's reading of it, records-blob.ts). */

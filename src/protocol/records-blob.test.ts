@@ -1,21 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createUnpackr } from './frame-decoder.js';
 import type { FetchedRecord } from './messages.js';
-import { MsgpackWriter } from './msgpack-writer.js';
 import { BLOB_RECORD_HEADER_BYTES, readRecordsBlob, recordsBlobBytes, writeRecordsBlob } from './records-blob.js';
+import { bin32Body } from '../../test/support/bin32-body.js';
 
 const unpackr = createUnpackr();
 const unpack = (bytes: Buffer): unknown => unpackr.unpack(bytes);
 
 /** The blob's bytes (without the bin header) for `records`. */
 function blobOf(records: FetchedRecord[]): Buffer {
-  const w = new MsgpackWriter(8);
-  writeRecordsBlob(w, records);
-  const bytes = Buffer.from(w.buffer.subarray(0, w.position));
-  // A bin32 whose length is everything after its header.
-  expect(bytes[0]).toBe(0xc6);
-  expect(bytes.readUInt32BE(1)).toBe(bytes.length - 5);
-  return bytes.subarray(5);
+  return bin32Body((w) => writeRecordsBlob(w, records));
 }
 
 function readAll(blob: Uint8Array): FetchedRecord[] {
